@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Install everything, build the book strictly (the browser tests read it) and run the whole suite:
+# unit tests, symbolic checks, nbval on every notebook, notebook guards and headless-browser checks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export PYTHONHASHSEED=0
+.venv/bin/jupyter-book build -W -n --keep-going . >/tmp/fgsm-companion-book.log 2>&1 || {
+  tail -n 80 /tmp/fgsm-companion-book.log; echo "strict book build failed"; exit 1; }
+.venv/bin/python -m pytest --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg "$@"

@@ -1,0 +1,180 @@
+"""The built book, opened in headless Chromium: math typeset by the locally served MathJax 3,
+no raw TeX left, working internal links, citations and equation references.
+
+Needs the built book (``bash scripts/test.sh`` builds it first) and Debian's ``chromium``.
+Skips with a reason when either is absent, unless ``REQUIRE_BROWSER=1`` (set by CI), where it fails.
+"""
+import functools
+import http.server
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urldefrag, urljoin, urlparse
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+HTML = ROOT / "_build" / "html"
+REQUIRED = os.environ.get("REQUIRE_BROWSER") == "1"
+
+
+def _need(condition: bool, reason: str):
+    if not condition:
+        if REQUIRED:
+            pytest.fail(reason + " (REQUIRE_BROWSER=1)")
+        pytest.skip(reason)
+
+
+def _chromium():
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+@pytest.fixture(scope="module")
+def server():
+    _need((HTML / "index.html").is_file(), "the book is not built: run `bash scripts/book.sh` first")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(HTML))
+    handler.log_message = lambda *a, **k: None
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def render(server):
+    chrome = _chromium()
+    _need(chrome is not None, "Chromium is not installed (apt-get install chromium)")
+    cache = {}
+
+    def _render(page: str) -> str:
+        if page not in cache:
+            with tempfile.TemporaryDirectory() as profile:
+                res = subprocess.run(
+                    [chrome, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+                     f"--user-data-dir={profile}", "--virtual-time-budget=20000", "--dump-dom",
+                     server + page],
+                    capture_output=True, text=True, timeout=180)
+            assert res.returncode == 0, res.stderr[-2000:]
+            cache[page] = res.stdout
+        return cache[page]
+
+    return _render
+
+
+def _pages_with_math():
+    pages = []
+    for f in sorted(HTML.rglob("*.html")):
+        text = f.read_text(errors="replace")
+        if 'class="math' in text:
+            pages.append(f.relative_to(HTML).as_posix())
+    return pages
+
+
+class _TextAndLinks(HTMLParser):
+    """Visible text outside code, scripts and typeset math; hrefs and ids."""
+
+    SKIP = {"script", "style", "pre", "code", "mjx-container", "textarea"}
+
+    def __init__(self):
+        super().__init__()
+        self.depth = 0
+        self.text = []
+        self.hrefs = []
+        self.ids = set()
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if "id" in attrs:
+            self.ids.add(attrs["id"])
+        if tag == "a" and attrs.get("href"):
+            self.hrefs.append(attrs["href"])
+        if tag in self.SKIP:
+            self.depth += 1
+
+    def handle_endtag(self, tag):
+        if tag in self.SKIP and self.depth:
+            self.depth -= 1
+
+    def handle_data(self, data):
+        if not self.depth:
+            self.text.append(data)
+
+
+def _parse(dom: str) -> _TextAndLinks:
+    p = _TextAndLinks()
+    p.feed(dom)
+    return p
+
+
+def test_math_pages_exist():
+    _need((HTML / "index.html").is_file(), "the book is not built")
+    assert len(_pages_with_math()) >= 2, "expected at least two pages with equations"
+
+
+@pytest.mark.parametrize("page", ["notebooks/fgsm_lasso_identity.html", "index.html"])
+def test_math_is_typeset_offline(render, page):
+    dom = render(page)
+    n_math = dom.count("<mjx-container")
+    assert n_math > 0, f"{page}: MathJax typeset no math (is book/_static/mathjax served?)"
+    assert "<mjx-merror" not in dom, f"{page}: MathJax reported a TeX error"
+    text = "".join(_parse(dom).text)
+    for raw in ("$$", "\\[", "\\begin{", "\\("):
+        assert raw not in text, f"{page}: raw TeX {raw!r} left untypeset"
+
+
+def test_every_math_page_is_typeset(render):
+    for page in _pages_with_math():
+        dom = render(page)
+        assert dom.count("<mjx-container") > 0, f"{page}: no typeset math"
+        assert "<mjx-merror" not in dom, f"{page}: MathJax TeX error"
+
+
+def test_mathjax_is_served_locally():
+    _need((HTML / "index.html").is_file(), "the book is not built")
+    page = (HTML / "notebooks" / "fgsm_lasso_identity.html").read_text()
+    srcs = re.findall(r'<script[^>]+src="([^"]*mathjax[^"]*)"', page, flags=re.I)
+    assert srcs, "no MathJax script tag"
+    for src in srcs:
+        assert not urlparse(src).scheme, f"MathJax loaded from a remote URL: {src}"
+    assert (HTML / "_static" / "mathjax" / "tex-chtml.js").is_file()
+
+
+def test_navigation_citations_and_equation_refs(render, server):
+    dom = render("notebooks/fgsm_lasso_identity.html")
+    parsed = _parse(dom)
+    # equation references resolve to anchors on the page
+    eq_links = [h for h in parsed.hrefs if "#equation-" in h]
+    assert eq_links, "no equation cross-references on the FGSM chapter"
+    for h in eq_links:
+        frag = urldefrag(h)[1]
+        assert frag in parsed.ids, f"equation link {h} has no target"
+    # citations link to the bibliography
+    assert any("bibliography" in h for h in parsed.hrefs), "no citation links to the bibliography"
+    # the sidebar navigation lists every chapter and each internal link resolves to a built file
+    base = server + "notebooks/fgsm_lasso_identity.html"
+    internal = [h for h in parsed.hrefs if not urlparse(h).scheme and not h.startswith("#")]
+    assert len(internal) >= 4, "sidebar navigation missing"
+    for h in internal:
+        target = urlparse(urljoin(base, h)).path
+        rel = unquote(target).lstrip("/")
+        path = HTML / rel
+        if path.is_dir():
+            path = path / "index.html"
+        assert path.is_file(), f"broken internal link {h}"
+
+
+def test_landing_page_links_to_chapters(render):
+    parsed = _parse(render("index.html"))
+    for target in ("chapter_map.html", "fgsm_lasso_identity.html", "api.html", "bibliography.html"):
+        assert any(h.endswith(target) for h in parsed.hrefs), f"landing page does not link to {target}"
