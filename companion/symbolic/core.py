@@ -1,0 +1,185 @@
+r"""Data structures and checkers shared by the symbolic derivations.
+
+A :class:`Derivation` is an ordered list of *steps* (a description and a sympy object, for
+display) and a list of :class:`Check` results.  Every check compares two independently built
+objects (two sympy expressions, a series coefficient and a hand-derived coefficient, two
+high-precision numbers obtained by different routes, ...) and therefore *can* fail; the tests in
+``tests/test_symbolic.py`` feed each checker a deliberately wrong identity to prove it.
+"""
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Sequence
+
+import mpmath
+import sympy as sp
+
+__all__ = [
+    "Check", "Derivation", "check_equal", "check_not_equal", "check_series", "check_numeric",
+    "check_nonnegative_polynomial", "check_condition", "sign_cases", "is_zero",
+]
+
+
+@dataclass
+class Check:
+    """Outcome of one comparison.  ``detail`` is deterministic (no timings, rounded numbers)."""
+
+    name: str
+    passed: bool
+    detail: str = ""
+
+    def line(self) -> str:
+        return f"{'PASS' if self.passed else 'FAIL'}  {self.name}" + (f"  [{self.detail}]" if self.detail else "")
+
+
+@dataclass
+class Derivation:
+    """A derivation: named steps for display and checks that prove the stated identities."""
+
+    name: str
+    title: str
+    label: str = ""
+    steps: list = field(default_factory=list)
+    checks: list = field(default_factory=list)
+    seconds: float = 0.0
+
+    def step(self, description: str, expr: Any) -> Any:
+        """Record a step and return ``expr`` so the derivation can keep using it."""
+        self.steps.append((description, expr))
+        return expr
+
+    def add(self, check: Check) -> Check:
+        self.checks.append(check)
+        return check
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.checks) and all(c.passed for c in self.checks)
+
+    def report(self) -> str:
+        """Check verdicts, one per line (deterministic: suitable for notebook output)."""
+        head = f"{self.name}: {'all ' + str(len(self.checks)) + ' checks passed' if self.passed else 'FAILED'}"
+        return "\n".join([head] + ["  " + c.line() for c in self.checks])
+
+    def display(self) -> None:  # pragma: no cover - exercised in the notebook
+        """Show the steps in a notebook: description in Markdown, expression as LaTeX."""
+        from IPython.display import Markdown, Math, display
+
+        for desc, expr in self.steps:
+            display(Markdown(desc))
+            if expr is not None:
+                display(Math(latex(expr)))
+
+
+def latex(expr: Any) -> str:
+    """LaTeX of a sympy object, a tuple/list of them, or a (lhs, rhs) pair shown as equation."""
+    if isinstance(expr, (list, tuple)):
+        return r",\quad ".join(latex(e) for e in expr)
+    if isinstance(expr, str):
+        return expr
+    return sp.latex(expr)
+
+
+def timed(fn: Callable[[], Derivation]) -> Derivation:
+    t0 = time.perf_counter()
+    d = fn()
+    d.seconds = time.perf_counter() - t0
+    return d
+
+
+# ----------------------------------------------------------------------------------------------
+# checkers
+# ----------------------------------------------------------------------------------------------
+def is_zero(expr: Any) -> bool:
+    """True when sympy proves ``expr == 0`` (expand, then cancel, then simplify)."""
+    expr = sp.sympify(expr)
+    if isinstance(expr, sp.MatrixBase):
+        return all(is_zero(e) for e in expr)
+    for f in (lambda e: e, sp.expand, sp.cancel, sp.simplify):
+        try:
+            z = f(expr)
+        except Exception:  # pragma: no cover - simplification failure counts as "not proven"
+            continue
+        if z == 0:
+            return True
+    return False
+
+
+def _short(expr: Any, n: int = 80) -> str:
+    s = sp.sstr(expr)
+    return s if len(s) <= n else s[: n - 3] + "..."
+
+
+def check_equal(name: str, lhs: Any, rhs: Any, subs: Sequence[dict] | None = None) -> Check:
+    """``simplify(lhs - rhs) == 0``; with ``subs`` (a list of substitution dicts, e.g. sign cases)
+    the identity must hold in every case."""
+    cases = list(subs) if subs else [{}]
+    for case in cases:
+        diff = sp.sympify(lhs).subs(case) - sp.sympify(rhs).subs(case)
+        if not is_zero(diff):
+            return Check(name, False, f"residual {_short(sp.simplify(diff))} in case {case}")
+    return Check(name, True, f"{len(cases)} case(s)" if subs else "")
+
+
+def check_not_equal(name: str, lhs: Any, rhs: Any, at: dict, expected: Any | None = None) -> Check:
+    """The two sides differ: at the point ``at`` their exact difference is nonzero (and equals
+    ``expected`` when given)."""
+    diff = sp.simplify((sp.sympify(lhs) - sp.sympify(rhs)).subs(at))
+    if is_zero(diff):
+        return Check(name, False, f"difference vanishes at {at}")
+    if expected is not None and not is_zero(diff - expected):
+        return Check(name, False, f"difference {_short(diff)} != expected {_short(expected)}")
+    return Check(name, True, f"difference at {at} is {_short(diff)}")
+
+
+def check_series(name: str, expr: Any, var: sp.Symbol, coeffs: dict, order: int | None = None) -> Check:
+    """Taylor coefficients of ``expr`` in ``var`` (at 0) equal the given ``{power: coeff}``;
+    powers up to ``order - 1`` that are not listed must vanish."""
+    order = order if order is not None else max(coeffs) + 1
+    ser = sp.series(expr, var, 0, order).removeO()
+    ser = sp.expand(ser)
+    for k in range(order):
+        got = ser.coeff(var, k) if k else ser.subs(var, 0)
+        want = coeffs.get(k, 0)
+        if not is_zero(got - want):
+            return Check(name, False, f"coefficient of {var}^{k}: {_short(got)} != {_short(want)}")
+    return Check(name, True, f"coefficients of {var}^0..{var}^{order - 1}")
+
+
+def check_numeric(name: str, a: Any, b: Any, tol: float = 1e-25, dps: int = 40) -> Check:
+    """High-precision numeric agreement ``|a - b| <= tol * max(1, |b|)``; ``a`` and ``b`` may be
+    sympy expressions (evaluated with ``evalf(dps)``) or mpmath numbers / callables."""
+    with mpmath.workdps(dps):
+        av = a() if callable(a) else a
+        bv = b() if callable(b) else b
+        av = mpmath.mpf(sp.N(av, dps)) if isinstance(av, sp.Basic) else mpmath.mpf(av)
+        bv = mpmath.mpf(sp.N(bv, dps)) if isinstance(bv, sp.Basic) else mpmath.mpf(bv)
+        err = abs(av - bv)
+        ok = err <= tol * max(1, abs(bv))
+        return Check(name, bool(ok), f"value {mpmath.nstr(bv, 12)}, |diff| {'<=' if ok else '>'} {tol:.0e}")
+
+
+def check_nonnegative_polynomial(name: str, expr: Any, gens: Sequence[sp.Symbol]) -> Check:
+    """``expr`` is a polynomial in the *positive* symbols ``gens`` whose coefficients are all
+    nonnegative rationals, hence ``expr >= 0`` on the positive orthant."""
+    poly = sp.Poly(sp.expand(expr), *gens)
+    bad = [c for c in poly.coeffs() if not (c.is_number and c >= 0)]
+    if bad:
+        return Check(name, False, f"negative/non-numeric coefficient {_short(bad[0])}")
+    return Check(name, True, f"{len(poly.coeffs())} nonnegative coefficient(s)")
+
+
+def check_condition(name: str, condition: bool, detail: str = "") -> Check:
+    """A computed boolean (e.g. an exact sign or a strict inequality between computed numbers)."""
+    return Check(name, bool(condition), detail)
+
+
+def sign_cases(symbols: Iterable[sp.Symbol], positive: Iterable[sp.Symbol] | None = None) -> list[dict]:
+    """All substitutions ``symbol -> +/- positive_symbol``: a case analysis over sign patterns."""
+    symbols = list(symbols)
+    pos = list(positive) if positive is not None else [
+        sp.Symbol(f"{s.name}_+", positive=True) for s in symbols]
+    return [{s: sg * p for s, sg, p in zip(symbols, signs, pos)}
+            for signs in itertools.product((1, -1), repeat=len(symbols))]
