@@ -36,7 +36,7 @@ from ._validation import as_float_array, check_scalar
 
 __all__ = [
     "Covariates", "Noise", "Design", "linear_design", "logistic_design", "poisson_design",
-    "sparse_beta", "intercept_for_balance", "positive_fraction", "replication_rng",
+    "sparse_beta", "intercept_for_balance", "positive_fraction", "replication_rng", "replication_seedsequence",
     "config_hash", "canonical_config",
 ]
 
@@ -311,13 +311,17 @@ def _key_words(hexkey: str, nwords: int = 4) -> tuple:
     return tuple(int(hexkey[8 * i: 8 * i + 8], 16) for i in range(nwords))
 
 
-def replication_rng(design: Design, n: int, k: int, seed: int = 0) -> np.random.Generator:
-    """Generator of replication ``k`` at sample size ``n``.
+def replication_seedsequence(design: Design, n: int, seed: int = 0) -> np.random.SeedSequence:
+    """Parent ``SeedSequence`` of all replications of ``design`` at sample size ``n``: entropy
+    ``(seed, 128-bit design hash, n)``."""
+    return np.random.SeedSequence([int(seed), *_key_words(design.key()), int(n)])
 
-    Equal to ``SeedSequence(seed, spawn_key=(*design-hash words, n)).spawn(k + 1)[k]``, computed
-    in O(1): it depends only on ``(seed, design, n, k)``.
-    """
-    ss = np.random.SeedSequence(int(seed), spawn_key=(*_key_words(design.key()), int(n), int(k)))
+
+def replication_rng(design: Design, n: int, k: int, seed: int = 0) -> np.random.Generator:
+    """Generator of replication ``k`` at sample size ``n``: the ``k``-th child,
+    ``replication_seedsequence(design, n, seed).spawn(k + 1)[k]``, computed in O(1).  It depends
+    only on ``(seed, design, n, k)``."""
+    ss = np.random.SeedSequence([int(seed), *_key_words(design.key()), int(n)], spawn_key=(int(k),))
     return np.random.Generator(np.random.PCG64(ss))
 
 
