@@ -1,0 +1,802 @@
+r"""One solver engine for generalized FGSM training and for its penalized-likelihood twin.
+
+Objective (the intercept :math:`b_0` is free, :math:`\theta_i = b_0 + x_i'\beta`)
+---------------------------------------------------------------------------------
+
+.. math:: F(b_0, \beta) = \sum_i \phi_i(\theta_i, T(\beta)) + \alpha\, T(\beta)
+
+* penalized likelihood ("twin"): :math:`\phi_i = \ell(y_i, \theta_i)`, :math:`\alpha > 0`;
+* FGSM (``eps`` = :math:`\varepsilon`), :math:`\alpha = 0` and the worst sign of the margin shift:
+  Bernoulli :math:`\phi_i = \mathrm{softplus}(-\tilde y_i\theta_i + \varepsilon T)` (smooth);
+  Gaussian and Poisson :math:`\phi_i = \max\{\ell(y_i, \theta_i + \varepsilon T), \ell(y_i, \theta_i - \varepsilon T)\}`,
+  which for the Gaussian is :math:`(|r_i| + \varepsilon T)^2/2` and for any convex :math:`\ell` is the
+  worst case over the whole interval :math:`[\theta_i - \varepsilon T, \theta_i + \varepsilon T]`.
+  (The literal Poisson FGSM sign :math:`s = \mathrm{sign}(e^\theta - y)` makes the objective jump where
+  :math:`\theta = \log y`; the worst sign is the convex version and is what is minimized here.)
+
+with :math:`T(\beta) = \sum_j w_j|\beta_j| + c` (L1 type: L1, weighted L1, and every LLA step of a
+non-convex penalty, whose concave majorizer contributes the offset ``c``) or
+:math:`T(\beta) = \sum_j |\beta_j|^r` (bridge with ``r > 1``, smooth).
+
+Methods
+-------
+* **L1 type** -- split variables :math:`\beta = u - v`, :math:`u, v \ge 0`; then
+  :math:`T = w'(u+v) + c` is linear and :math:`F` is a smooth convex function on a box (for the
+  max-type FGSM datafits after smoothing, see below).  Proximal (projected) Newton: the quadratic
+  model is assembled from one weighted Gram matrix :math:`\tilde X' D \tilde X` per iteration
+  (Gaussian: the constant :math:`\tilde X'\tilde X` is computed once and only a few rows are added)
+  plus rank-one terms in :math:`T`; the box-constrained model is minimised by coordinate descent
+  (numba) and the step is globalised by an Armijo line search on the true objective.
+* **max-type FGSM** (Gaussian, Poisson): the max of the two branches is replaced by the soft-max
+  :math:`\mu \log(e^{A/\mu} + e^{B/\mu})` (error at most :math:`\mu\log 2` per observation) and
+  :math:`\mu` is decreased geometrically with warm starts.  For the **Gaussian** the objective is
+  piecewise quadratic and after each stage an *exact active-set polish* is attempted: with the
+  zero-residual set :math:`Z`, the residual signs and the support/signs of :math:`\beta` read off the
+  smoothed solution, the problem on that face is an equality-constrained least-squares problem
+  (residuals :math:`r_i + \sigma_i\varepsilon T`, constraints :math:`r_Z = 0`), solved exactly; the
+  candidate is accepted only if it satisfies the full KKT conditions (multipliers of
+  :math:`r_Z = 0` in :math:`[-\varepsilon T, \varepsilon T]`, signs unchanged, zero coefficients
+  within their subgradient bounds).  Poisson FGSM is returned at the final smoothing level
+  (``mu = 1e-10`` relative), its optimality residual is reported.
+* **bridge r > 1** -- Newton on :math:`(b_0, \beta)` directly (:math:`T` is :math:`C^1`), Armijo line
+  search; curvature of :math:`|t|^r` floored near 0.
+* **non-convex** (bridge ``r < 1``, SCAD, MCP) -- local linear approximation / MM: the concave
+  majorizer :math:`p(|t|) \le p(|t_k|) + p'(|t_k|)(|t| - |t_k|)` is kept *inside* the loss, so every
+  outer step is a weighted-L1 problem with offset ``c`` solved by the engine above; objective values
+  are non-increasing; coordinates with infinite weight stay at 0.  Started from the L1 fit.
+
+Optimality residual
+-------------------
+``optimality_residual`` is :math:`\lVert g\rVert_\infty / n` where :math:`g` is (an element of) the
+subdifferential of :math:`F` with minimal norm on the slope coordinates: for :math:`\beta_j = 0` the
+kink contributes :math:`[-K w_j, K w_j]` (soft-thresholding), and for observations at a kink of the
+max-type FGSM loss the convex weights of the two branches are chosen by bounded least squares on
+the intercept and active-coefficient equations.  Dividing by :math:`n` puts it on the scale of the
+average loss.  For LLA fits it is the residual of the last weighted-L1 problem (a fixed point of LLA
+is a stationary point of the non-convex objective).
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from numba import njit
+from scipy.special import expit
+from sklearn.exceptions import ConvergenceWarning
+
+from .penalties import Bridge, get_penalty
+
+__all__ = ["FitResult", "_fit_fgsm", "_fit_penalized", "fgsm_objective", "penalized_objective"]
+
+
+# ----------------------------------------------------------------------------------------------
+# numba kernels
+# ----------------------------------------------------------------------------------------------
+@njit(cache=True)
+def _cd_box_qp(H, g, x, lb, tol, max_sweeps):
+    """Minimise g'd + d'Hd/2 subject to x + d >= lb by cyclic coordinate descent."""
+    m = g.shape[0]
+    d = np.zeros(m)
+    Hd = np.zeros(m)
+    sweeps = 0
+    for sweep in range(max_sweeps):
+        sweeps = sweep + 1
+        maxchg = 0.0
+        for k in range(m):
+            hkk = H[k, k]
+            if hkk <= 0.0:
+                continue
+            new = d[k] - (g[k] + Hd[k]) / hkk
+            low = lb[k] - x[k]
+            if new < low:
+                new = low
+            delta = new - d[k]
+            if delta != 0.0:
+                d[k] = new
+                for i in range(m):
+                    Hd[i] += delta * H[i, k]
+                c = abs(delta) * np.sqrt(hkk)
+                if c > maxchg:
+                    maxchg = c
+        if maxchg <= tol:
+            break
+    return d, sweeps
+
+
+# ----------------------------------------------------------------------------------------------
+# problem description
+# ----------------------------------------------------------------------------------------------
+_LINK0 = {
+    "gaussian": lambda m: m,
+    "bernoulli": lambda m: np.log(m / (1.0 - m)),
+    "poisson": lambda m: np.log(max(m, 1e-10)),
+}
+
+
+class _Problem:
+    """Data of one convex sub-problem (see module docstring)."""
+
+    def __init__(self, X, y, family, kind, eps=0.0, alpha=0.0, w=None, c=0.0, r=None,
+                 fit_intercept=True, gram=None):
+        self.X = X
+        self.y = y
+        self.n, self.p = X.shape
+        self.family = family          # "gaussian" | "bernoulli" | "poisson"
+        self.kind = kind              # "pen" | "bern" | "max"
+        self.eps = float(eps)
+        self.alpha = float(alpha)
+        self.w = np.ones(self.p) if w is None else w
+        self.c = float(c)
+        self.r = r                    # None -> L1 type (split); float > 1 -> smooth bridge
+        self.fit_intercept = fit_intercept
+        self.ytil = 2.0 * y - 1.0 if family == "bernoulli" else None
+        self.gram = gram              # Gaussian: X1'X1 (constant part of the Hessian)
+        self.passes = 0               # passes over X (matrix products with X)
+
+    # theta, T -------------------------------------------------------------------------------
+    def theta(self, b0, beta):
+        self.passes += 1
+        return self.X @ beta + b0
+
+    def T(self, beta):
+        if self.r is None:
+            return float(self.w @ np.abs(beta)) + self.c
+        return float(np.sum(np.abs(beta) ** self.r))
+
+    # loss f and derivatives ------------------------------------------------------------------
+    def _f(self, t):
+        y = self.y
+        if self.family == "gaussian":
+            return 0.5 * (y - t) ** 2, t - y, np.ones_like(t)
+        if self.family == "poisson":
+            with np.errstate(over="ignore"):
+                e = np.exp(t)
+            with np.errstate(invalid="ignore"):
+                return e - y * t, e - y, e
+        # bernoulli
+        s = expit(t)
+        return np.logaddexp(0.0, t) - y * t, s - y, s * (1.0 - s)
+
+    def phi(self, theta, T, mu, order=2):
+        """Sum of phi and its derivatives (arrays over observations)."""
+        kind = self.kind
+        if kind == "pen":
+            f, f1, f2 = self._f(theta)
+            val = float(np.sum(f)) + self.alpha * T
+            if order == 0:
+                return val
+            zero = None
+            return val, f1, zero, f2, zero, zero
+        eps = self.eps
+        if kind == "bern":
+            m = -self.ytil * theta + eps * T
+            val = float(np.sum(np.logaddexp(0.0, m)))
+            if order == 0:
+                return val
+            s = expit(m)
+            d = s * (1.0 - s)
+            return val, -self.ytil * s, eps * s, d, -eps * self.ytil * d, eps * eps * d
+        # max of the two branches, soft-max with parameter mu (mu = 0: exact max)
+        A, a1, a2 = self._f(theta + eps * T)
+        B, b1, b2 = self._f(theta - eps * T)
+        diff = A - B
+        if mu > 0:
+            val = float(np.sum(np.maximum(A, B) + mu * np.logaddexp(0.0, -np.abs(diff) / mu)))
+        else:
+            val = float(np.sum(np.maximum(A, B)))
+        if order == 0:
+            return val
+        if mu > 0:
+            pi = expit(diff / mu)
+            kap = pi * (1.0 - pi) / mu
+        else:
+            pi = (diff >= 0).astype(float)
+            kap = np.zeros_like(pi)
+        f1 = pi * a1 + (1 - pi) * b1
+        fT = eps * (pi * a1 - (1 - pi) * b1)
+        dth = a1 - b1
+        dT = eps * (a1 + b1)
+        m2 = pi * a2 + (1 - pi) * b2
+        f11 = m2 + kap * dth * dth
+        f1T = eps * (pi * a2 - (1 - pi) * b2) + kap * dth * dT
+        fTT = eps * eps * m2 + kap * dT * dT
+        return val, f1, fT, f11, f1T, fTT
+
+    def objective(self, b0, beta, mu=0.0):
+        return self.phi(self.theta(b0, beta), self.T(beta), mu, order=0)
+
+    # weighted Gram X1' diag(D) X1 ------------------------------------------------------------
+    def wgram(self, D):
+        X = self.X
+        if self.gram is not None:  # Gaussian: D = 1 + (few corrections)
+            H = self.gram.copy()
+            extra = D - 1.0
+            idx = np.flatnonzero(np.abs(extra) > 1e-15 * (1.0 + np.abs(extra).max()))
+            if idx.size:
+                Xs = X[idx]
+                e = extra[idx]
+                self.passes += idx.size / self.n
+                Hb = (Xs * e[:, None]).T @ Xs
+                if self.fit_intercept:
+                    H[0, 0] += e.sum()
+                    v = Xs.T @ e
+                    H[0, 1:] += v
+                    H[1:, 0] += v
+                    H[1:, 1:] += Hb
+                else:
+                    H += Hb
+            return H
+        self.passes += 1
+        XD = X * D[:, None]
+        Hb = XD.T @ X
+        if not self.fit_intercept:
+            return Hb
+        p = self.p
+        H = np.empty((p + 1, p + 1))
+        H[0, 0] = D.sum()
+        v = XD.sum(axis=0)
+        H[0, 1:] = v
+        H[1:, 0] = v
+        H[1:, 1:] = Hb
+        return H
+
+    def xt(self, v):
+        """X1' v (intercept first when fitted)."""
+        self.passes += 1
+        g = self.X.T @ v
+        if self.fit_intercept:
+            return np.concatenate(([v.sum()], g))
+        return g
+
+    # derivatives in (z, T) space -------------------------------------------------------------
+    def derivs(self, b0, beta, mu):
+        theta = self.theta(b0, beta)
+        T = self.T(beta)
+        val, f1, fT, f11, f1T, fTT = self.phi(theta, T, mu)
+        gz = self.xt(f1)
+        Hzz = self.wgram(f11)
+        if fT is None:
+            GT = self.alpha
+            hzT = np.zeros_like(gz)
+            hTT = 0.0
+        else:
+            GT = float(fT.sum()) + self.alpha
+            hzT = self.xt(f1T)
+            hTT = float(fTT.sum())
+        return val, gz, GT, Hzz, hzT, hTT
+
+    # optimality residual for smooth (or smoothed) phi -----------------------------------------
+    def smooth_kkt(self, beta, gz, GT):
+        gb = gz[1:] if self.fit_intercept else gz
+        res = 0.0
+        if self.fit_intercept:
+            res = abs(gz[0])
+        if self.r is None:
+            thr = GT * self.w
+            nz = beta != 0
+            gv = np.where(nz, gb + thr * np.sign(beta),
+                          np.sign(gb) * np.maximum(np.abs(gb) - thr, 0.0))
+        else:
+            gv = gb + GT * self.r * np.sign(beta) * np.abs(beta) ** (self.r - 1.0)
+        if gv.size:
+            res = max(res, float(np.abs(gv).max()))
+        return res / self.n
+
+
+# ----------------------------------------------------------------------------------------------
+# Newton solvers
+# ----------------------------------------------------------------------------------------------
+def _split_newton(pb, b0, beta, mu, tol, max_iter, it0=0):
+    """Proximal Newton in split variables for L1-type T.  Returns b0, beta, iterations, kkt."""
+    p = pb.p
+    fi = pb.fit_intercept
+    w = pb.w
+    k = it0
+    kkt = np.inf
+    val = None
+    while True:
+        val, gz, GT, Hzz, hzT, hTT = pb.derivs(b0, beta, mu)
+        kkt = pb.smooth_kkt(beta, gz, GT)
+        if kkt <= tol or k >= max_iter:
+            break
+        k += 1
+        off = 1 if fi else 0
+        m = off + 2 * p
+        # gradient and Hessian in zeta = (b0, u, v)
+        gb = gz[off:]
+        hb = hzT[off:]
+        Hbb = Hzz[off:, off:]
+        g = np.empty(m)
+        H = np.empty((m, m))
+        hw = np.outer(hb, w)
+        ww = hTT * np.outer(w, w)
+        H[off:off + p, off:off + p] = Hbb + hw + hw.T + ww
+        H[off + p:, off + p:] = Hbb - hw - hw.T + ww
+        Huv = -Hbb + hw - hw.T + ww
+        H[off:off + p, off + p:] = Huv
+        H[off + p:, off:off + p] = Huv.T
+        g[off:off + p] = gb + GT * w
+        g[off + p:] = -gb + GT * w
+        if fi:
+            g[0] = gz[0]
+            H[0, 0] = Hzz[0, 0]
+            h0 = Hzz[0, 1:] + hzT[0] * w
+            H[0, 1:1 + p] = h0
+            H[1:1 + p, 0] = h0
+            h0v = -Hzz[0, 1:] + hzT[0] * w
+            H[0, 1 + p:] = h0v
+            H[1 + p:, 0] = h0v
+        x = np.empty(m)
+        lb = np.zeros(m)
+        x[off:off + p] = np.maximum(beta, 0.0)
+        x[off + p:] = np.maximum(-beta, 0.0)
+        if fi:
+            x[0] = b0
+            lb[0] = -np.inf
+        # tiny ridge keeps CD well defined when a column is constant/zero
+        diag = np.diag(H).copy()
+        H[np.diag_indices(m)] = diag + 1e-12 * (1.0 + np.abs(diag).max())
+        d, _ = _cd_box_qp(H, g, x, lb, 1e-13 * (1.0 + np.sqrt(np.abs(diag).max())), 2000)
+        dec = float(g @ d)
+        if dec >= 0:
+            # no descent direction from the model: stationary up to numerical precision
+            break
+        t = 1.0
+        accepted = False
+        for _ in range(60):
+            xn = x + t * d
+            b0n = xn[0] if fi else 0.0
+            betan = xn[off:off + p] - xn[off + p:]
+            vn = pb.objective(b0n, betan, mu)
+            if vn <= val + 1e-4 * t * dec or (vn <= val and t < 1e-8):
+                accepted = True
+                break
+            t *= 0.5
+        if not accepted:
+            break
+        if val - vn <= 1e-16 * abs(val) and t < 1e-6:
+            b0, beta = b0n, betan
+            break
+        b0, beta = b0n, betan
+    return b0, beta, k, kkt, val
+
+
+def _smooth_newton(pb, b0, beta, mu, tol, max_iter, it0=0):
+    """Newton on (b0, beta) for the smooth bridge penalty (r > 1)."""
+    r = pb.r
+    fi = pb.fit_intercept
+    k = it0
+    kkt = np.inf
+    val = None
+    while True:
+        val, gz, GT, Hzz, hzT, hTT = pb.derivs(b0, beta, mu)
+        kkt = pb.smooth_kkt(beta, gz, GT)
+        if kkt <= tol or k >= max_iter:
+            break
+        k += 1
+        off = 1 if fi else 0
+        a = np.abs(beta)
+        tg = np.zeros_like(gz)
+        tg[off:] = r * np.sign(beta) * a ** (r - 1.0)
+        floor = 1e-8 * (1.0 + a.max(initial=0.0))
+        th = np.zeros_like(gz)
+        th[off:] = r * (r - 1.0) * np.maximum(a, floor) ** (r - 2.0)
+        g = gz + GT * tg
+        H = Hzz + np.outer(hzT, tg) + np.outer(tg, hzT) + hTT * np.outer(tg, tg) + np.diag(GT * th)
+        H[np.diag_indices_from(H)] += 1e-12 * (1.0 + np.abs(np.diag(H)).max())
+        try:
+            d = -np.linalg.solve(H, g)
+        except np.linalg.LinAlgError:
+            d = -np.linalg.lstsq(H, g, rcond=None)[0]
+        dec = float(g @ d)
+        if dec >= 0:
+            d = -g
+            dec = float(g @ d)
+        t = 1.0
+        accepted = False
+        for _ in range(60):
+            z = np.concatenate(([b0], beta)) if fi else beta.copy()
+            zn = z + t * d
+            b0n = zn[0] if fi else 0.0
+            betan = zn[off:]
+            vn = pb.objective(b0n, betan, mu)
+            if vn <= val + 1e-4 * t * dec:
+                accepted = True
+                break
+            t *= 0.5
+        if not accepted:
+            break
+        b0, beta = b0n, betan
+    return b0, beta, k, kkt, val
+
+
+# ----------------------------------------------------------------------------------------------
+# Gaussian FGSM: exact active-set polish on the piecewise-quadratic objective
+# ----------------------------------------------------------------------------------------------
+def _gaussian_polish(pb, b0, beta, mu):
+    """Try to solve the face of the piecewise quadratic identified from a smoothed solution.
+
+    Returns (b0, beta) of the exact minimiser if the KKT conditions hold, else None."""
+    X, y, eps, w, c = pb.X, pb.y, pb.eps, pb.w, pb.c
+    n, p = pb.n, pb.p
+    fi = pb.fit_intercept
+    theta = pb.theta(b0, beta)
+    r = y - theta
+    scale = 1.0 + np.abs(beta).max(initial=0.0)
+    act = np.flatnonzero(np.abs(beta) > 1e-9 * scale)
+    sgn = np.sign(beta[act])
+    T = float(w[act] @ np.abs(beta[act])) + c
+    q = len(act) + (1 if fi else 0)
+    if eps * T > 0:
+        # observations inside the smoothed kink: |A - B| = 2|r| eps T small relative to mu
+        kinkv = 2.0 * np.abs(r) * eps * T / max(mu, 1e-300)
+        cand = np.flatnonzero(kinkv < 30.0)
+        if cand.size > q:
+            cand = cand[np.argsort(np.abs(r[cand]))[:q]]
+        Z = cand
+    else:
+        Z = np.zeros(0, dtype=int)
+    sigma = np.sign(r)
+    sigma[sigma == 0] = 1.0
+    sigma[Z] = 0.0
+    # design on the face: columns (intercept, active)
+    Xa = X[:, act]
+    pb.passes += len(act) / max(p, 1)
+    Xs = Xa.T @ sigma
+    gsig = np.concatenate(([sigma.sum()], Xs)) if fi else Xs
+    gtil = np.concatenate(([0.0], w[act] * sgn)) if fi else w[act] * sgn
+    if pb.gram is not None:
+        idx = np.concatenate(([0], act + 1)) if fi else act
+        G = pb.gram[np.ix_(idx, idx)]
+    else:  # pragma: no cover - gaussian problems always carry the Gram matrix
+        X1 = np.column_stack((np.ones(n), Xa)) if fi else Xa
+        G = X1.T @ X1
+    Xty = (np.concatenate(([y.sum()], Xa.T @ y)) if fi else Xa.T @ y)
+    sy = float(sigma @ y)
+    # Q(z) = ||r||^2/2 + eps T sigma'r + n eps^2 T^2/2, r = y - X1 z, T = gtil'z + c
+    H = G - eps * (np.outer(gtil, gsig) + np.outer(gsig, gtil)) + n * eps * eps * np.outer(gtil, gtil)
+    grad0 = -Xty + eps * gtil * sy - eps * c * gsig + n * eps * eps * c * gtil
+    nz = len(Z)
+    if nz:
+        C = X[Z][:, act]
+        if fi:
+            C = np.column_stack((np.ones(nz), C))
+        K = np.zeros((q + nz, q + nz))
+        K[:q, :q] = H
+        K[:q, q:] = C.T
+        K[q:, :q] = C
+        rhs = np.concatenate((-grad0, y[Z]))
+    else:
+        K = H
+        rhs = -grad0
+    try:
+        sol = np.linalg.solve(K, rhs)
+    except np.linalg.LinAlgError:
+        return None
+    if not np.all(np.isfinite(sol)):
+        return None
+    z = sol[:q]
+    nu = sol[q:]
+    b0n = z[0] if fi else 0.0
+    bn = z[1:] if fi else z
+    beta_new = np.zeros(p)
+    beta_new[act] = bn
+    # consistency checks
+    if np.any(bn * sgn <= 0):
+        return None
+    Tn = float(w[act] @ np.abs(bn)) + c
+    rn = y - pb.theta(b0n, beta_new)
+    out = np.ones(n, dtype=bool)
+    out[Z] = False
+    if np.any(rn[out] * sigma[out] < -1e-12 * (1 + np.abs(y).max())):
+        return None
+    if nz:
+        if eps * Tn <= 0:
+            return None
+        sig_hat = -nu / (eps * Tn)
+        if np.any(np.abs(sig_hat) > 1.0 + 1e-7):
+            return None
+    # zero coefficients within their subgradient bounds
+    qv = (np.abs(rn) + eps * Tn) * sigma
+    if nz:
+        qv[Z] = eps * Tn * np.clip(sig_hat, -1.0, 1.0)
+    Kt = float(np.abs(rn).sum() + n * eps * Tn)
+    zero = np.setdiff1d(np.arange(p), act)
+    if zero.size:
+        pb.passes += zero.size / max(p, 1)
+        gz = X[:, zero].T @ qv
+        if np.any(np.abs(gz) > eps * Kt * w[zero] * (1 + 1e-7) + 1e-12 * n):
+            return None
+    return b0n, beta_new
+
+
+# ----------------------------------------------------------------------------------------------
+# optimality residual (exact, non-smooth)
+# ----------------------------------------------------------------------------------------------
+def _kkt_residual(pb, b0, beta):
+    """Minimal-norm subgradient (inf-norm / n), see the module docstring."""
+    if pb.kind != "max":
+        val, gz, GT, *_ = pb.derivs(b0, beta, 0.0)
+        return pb.smooth_kkt(beta, gz, GT)
+    from scipy.optimize import lsq_linear
+
+    eps, n, p = pb.eps, pb.n, pb.p
+    fi = pb.fit_intercept
+    theta = pb.theta(b0, beta)
+    T = pb.T(beta)
+    A, a1, _ = pb._f(theta + eps * T)
+    B, b1, _ = pb._f(theta - eps * T)
+    tie = np.abs(A - B) <= 1e-9 * (1.0 + np.abs(A) + np.abs(B))
+    if eps * T == 0:
+        tie[:] = False
+    win = A >= B
+    a = np.where(win, a1, b1)
+    bT = eps * np.where(win, a1, -b1)
+    a[tie] = b1[tie]
+    bT[tie] = -eps * b1[tie]
+    X = pb.X
+    if pb.r is None:
+        nzm = beta != 0
+        tg = pb.w * np.sign(beta)
+    else:
+        nzm = np.ones(p, dtype=bool)
+        tg = pb.r * np.sign(beta) * np.abs(beta) ** (pb.r - 1.0)
+    base_b = X.T @ a
+    K0 = float(bT.sum()) + pb.alpha
+    ti = np.flatnonzero(tie)
+    lam = np.zeros(0)
+    if ti.size:
+        da = (a1 - b1)[ti]
+        dK = (eps * (a1 + b1))[ti]
+        rows = []
+        rhs = []
+        if fi:
+            rows.append(da)
+            rhs.append(-a.sum())
+        act = np.flatnonzero(nzm)
+        Mb = X[ti][:, act].T * da[None, :] + np.outer(tg[act], dK)
+        rows.extend(list(Mb))
+        rhs.extend(list(-(base_b[act] + K0 * tg[act])))
+        M = np.array(rows).reshape(len(rhs), ti.size)
+        if M.shape[0]:
+            sol = lsq_linear(M, np.array(rhs), bounds=(0.0, 1.0), method="bvls", tol=1e-14)
+            lam = sol.x
+            a = a.copy()
+            a[ti] += lam * da
+            K0 += float(lam @ dK)
+    gb = X.T @ a
+    res = abs(a.sum()) if fi else 0.0
+    if pb.r is None:
+        thr = K0 * pb.w
+        gv = np.where(nzm, gb + K0 * tg, np.sign(gb) * np.maximum(np.abs(gb) - thr, 0.0))
+    else:
+        gv = gb + K0 * tg
+    if gv.size:
+        res = max(res, float(np.abs(gv).max()))
+    return res / n
+
+
+# ----------------------------------------------------------------------------------------------
+# convex driver
+# ----------------------------------------------------------------------------------------------
+def _solve_convex(pb, b0, beta, tol, max_iter):
+    """Solve one convex problem; returns b0, beta, n_iter, converged, kkt."""
+    newton = _split_newton if pb.r is None else _smooth_newton
+    if pb.kind != "max":
+        b0, beta, k, kkt, _ = newton(pb, b0, beta, 0.0, tol, max_iter)
+        return b0, beta, k, kkt <= tol, kkt
+    # smoothing continuation for the max-type FGSM losses
+    theta = pb.theta(b0, beta)
+    T = pb.T(beta)
+    A = pb._f(theta + pb.eps * T)[0]
+    scale = float(np.mean(np.abs(A))) + 1.0
+    mu = 0.1 * scale
+    mu_min = 1e-10 * scale
+    k = 0
+    while True:
+        stage_tol = tol if mu <= mu_min * 1.0001 else max(tol, 1e-3 * mu / pb.n * 0 + tol)
+        b0, beta, k, kkt, _ = newton(pb, b0, beta, mu, stage_tol, max_iter, it0=k)
+        if pb.family == "gaussian" and pb.r is None:
+            pol = _gaussian_polish(pb, b0, beta, mu)
+            if pol is not None:
+                b0p, betap = pol
+                if pb.objective(b0p, betap) <= pb.objective(b0, beta, 0.0) + 1e-12 * scale * pb.n:
+                    kkt = _kkt_residual(pb, b0p, betap)
+                    if kkt <= max(tol, 1e-12):
+                        return b0p, betap, k, True, kkt
+        if k >= max_iter or mu <= mu_min * 1.0001:
+            break
+        mu = max(mu * 0.1, mu_min)
+    kkt = _kkt_residual(pb, b0, beta)
+    return b0, beta, k, (kkt <= tol and k < max_iter), kkt
+
+
+# ----------------------------------------------------------------------------------------------
+# public-internal fit functions
+# ----------------------------------------------------------------------------------------------
+class FitResult:
+    """Plain result record of :func:`_fit_fgsm` / :func:`_fit_penalized`."""
+
+    __slots__ = ("coef", "intercept", "n_iter", "converged", "optimality_residual", "minimizer",
+                 "objective_path", "n_passes", "objective")
+
+    def __init__(self, **kw):
+        for k, v in kw.items():
+            setattr(self, k, v)
+
+    def __repr__(self):
+        return (f"FitResult(n_iter={self.n_iter}, converged={self.converged}, "
+                f"optimality_residual={self.optimality_residual:.2e}, minimizer={self.minimizer!r})")
+
+
+def _family_name(family):
+    from .families import get_family
+    return get_family(family).name
+
+
+def _intercept0(y, family, fit_intercept):
+    if not fit_intercept:
+        return 0.0
+    m = float(np.mean(y))
+    if family == "bernoulli":
+        m = min(max(m, 1e-10), 1 - 1e-10)
+    return float(_LINK0[family](m))
+
+
+def _make_problem(X, y, family, mode, eps, alpha, fit_intercept, w=None, c=0.0, r=None, gram=None):
+    if mode == "fgsm":
+        kind = "bern" if family == "bernoulli" else "max"
+        if eps == 0.0:
+            kind = "pen"
+        alpha = 0.0
+    else:
+        kind = "pen"
+        eps = 0.0
+    if family == "gaussian" and gram is None:
+        if fit_intercept:
+            X1 = np.empty((X.shape[0], X.shape[1] + 1))
+            X1[:, 0] = 1.0
+            X1[:, 1:] = X
+        else:
+            X1 = X
+        gram = X1.T @ X1
+    return _Problem(X, y, family, kind, eps=eps, alpha=alpha, w=w, c=c, r=r,
+                    fit_intercept=fit_intercept, gram=gram)
+
+
+def _fit(X, y, strength, family, penalty, mode, fit_intercept, tol, max_iter, coef0=None,
+         intercept0=None, max_outer=100, warn=True):
+    family = _family_name(family)
+    pen = get_penalty(penalty)
+    n, p = X.shape
+    eps = strength if mode == "fgsm" else 0.0
+    alpha = strength if mode != "fgsm" else 0.0
+    gram = None
+    b0 = _intercept0(y, family, fit_intercept) if intercept0 is None else float(intercept0)
+    beta = np.zeros(p) if coef0 is None else np.asarray(coef0, float).copy()
+    passes = 0
+    obj_path = []
+
+    def full_objective(b0_, beta_):
+        th = X @ beta_ + b0_
+        P = pen.value(beta_)
+        if mode == "fgsm":
+            pb0 = _make_problem(X, y, family, "fgsm", eps, 0.0, fit_intercept, gram=gram0)
+            return pb0.phi(th, 0.0, 0.0, order=0) if eps == 0 else _shifted_sum(pb0, th, P)
+        pb0 = _make_problem(X, y, family, "pen", 0.0, 1.0, fit_intercept, gram=gram0)
+        return pb0.phi(th, P, 0.0, order=0)
+
+    gram0 = None
+    if family == "gaussian":
+        X1 = np.column_stack((np.ones(n), X)) if fit_intercept else X
+        gram0 = X1.T @ X1
+        passes += 1
+
+    if pen.is_l1_type or (isinstance(pen, Bridge) and pen.r > 1):
+        if pen.is_l1_type:
+            w = pen.weights(p) if hasattr(pen, "weights") else np.ones(p)
+            pb = _make_problem(X, y, family, mode, eps, alpha, fit_intercept, w=w, gram=gram0)
+        else:
+            if coef0 is None and p:
+                beta = np.full(p, 1e-3)
+            pb = _make_problem(X, y, family, mode, eps, alpha, fit_intercept, r=pen.r, gram=gram0)
+        b0, beta, k, conv, kkt = _solve_convex(pb, b0, beta, tol, max_iter)
+        passes += pb.passes
+        minimizer = "global (convex problem)"
+        obj_path = [full_objective(b0, beta)]
+        n_iter = k
+    else:
+        # LLA / MM from the L1 fit (SCAD/MCP: L1 weighted by lam)
+        if coef0 is None:
+            w1 = np.full(p, pen.lam) if hasattr(pen, "lam") else np.ones(p)
+            pb = _make_problem(X, y, family, mode, eps, alpha if mode == "fgsm" else
+                               (alpha if not hasattr(pen, "lam") else 1.0), fit_intercept,
+                               w=w1, gram=gram0)
+            b0, beta, k0, _, _ = _solve_convex(pb, b0, beta, tol, max_iter)
+            passes += pb.passes
+        else:
+            k0 = 0
+        n_iter = k0
+        obj_path = [full_objective(b0, beta)]
+        conv = False
+        kkt = np.inf
+        strength_in = eps if mode == "fgsm" else (1.0 if hasattr(pen, "lam") else alpha)
+        for outer in range(max_outer):
+            wts, c = pen.lla_weights(beta)
+            keep = np.flatnonzero(np.isfinite(wts))
+            Xk = np.ascontiguousarray(X[:, keep])
+            gk = None
+            if gram0 is not None:
+                idx = np.concatenate(([0], keep + 1)) if fit_intercept else keep
+                gk = gram0[np.ix_(idx, idx)]
+            pb = _make_problem(Xk, y, family, mode, strength_in if mode == "fgsm" else 0.0,
+                               strength_in if mode != "fgsm" else 0.0, fit_intercept,
+                               w=wts[keep], c=c if mode == "fgsm" else 0.0, gram=gk)
+            b0n, bk, k, convk, kkt = _solve_convex(pb, b0, beta[keep], tol, max_iter)
+            passes += pb.passes
+            n_iter += k
+            betan = np.zeros(p)
+            betan[keep] = bk
+            fn = full_objective(b0n, betan)
+            if fn > obj_path[-1]:  # numerical safeguard: MM never increases the objective
+                fn_old = obj_path[-1]
+                if fn - fn_old > 1e-10 * (1 + abs(fn_old)):
+                    break
+            change = np.max(np.abs(betan - beta), initial=0.0) + abs(b0n - b0)
+            b0, beta = b0n, betan
+            obj_path.append(min(fn, obj_path[-1]) if fn <= obj_path[-1] + 1e-10 * (1 + abs(fn)) else fn)
+            if change <= 1e-10 * (1 + np.max(np.abs(beta), initial=0.0)) and convk:
+                conv = True
+                break
+            if n_iter >= max_iter * 5:
+                break
+        minimizer = "local (LLA from L1 start)" if coef0 is None else "local (LLA from warm start)"
+    if warn and not conv:
+        warnings.warn(f"Solver did not converge (n_iter={n_iter}, optimality residual "
+                      f"{kkt:.2e} > tol={tol:g}); increase max_iter or tol.", ConvergenceWarning,
+                      stacklevel=3)
+    return FitResult(coef=beta, intercept=float(b0), n_iter=int(n_iter), converged=bool(conv),
+                     optimality_residual=float(kkt), minimizer=minimizer,
+                     objective_path=np.asarray(obj_path), n_passes=float(passes),
+                     objective=float(obj_path[-1]))
+
+
+def _shifted_sum(pb, theta, P):
+    """sum_i of the worst-sign shifted loss (FGSM objective) at margin shift P."""
+    return pb.phi(theta, P, 0.0, order=0)
+
+
+def _fit_fgsm(X, y, eps, family="gaussian", penalty="l1", fit_intercept=True, tol=1e-8,
+              max_iter=200, coef0=None, intercept0=None, warn=True):
+    """Lean FGSM fit on *validated* float arrays (``y`` in the family's 0/1 or count coding).
+
+    Minimises :math:`\\sum_i \\ell(y_i, \\theta_i + \\varepsilon s_i P(\\beta))` (worst sign).
+    ``penalty`` is a name or a :class:`companion.penalties.Penalty` instance."""
+    return _fit(X, y, float(eps), family, penalty, "fgsm", fit_intercept, tol, max_iter,
+                coef0, intercept0, warn=warn)
+
+
+def _fit_penalized(X, y, alpha, family="gaussian", penalty="l1", fit_intercept=True, tol=1e-8,
+                   max_iter=200, coef0=None, intercept0=None, warn=True):
+    """Lean penalized-likelihood fit: :math:`\\sum_i \\ell(y_i, \\theta_i) + \\alpha P(\\beta)`
+    (SCAD/MCP: :math:`\\sum_i \\ell + P_\\lambda(\\beta)`, their ``lam`` plays the role of alpha and
+    ``alpha`` is ignored)."""
+    return _fit(X, y, float(alpha), family, penalty, "pen", fit_intercept, tol, max_iter,
+                coef0, intercept0, warn=warn)
+
+
+def fgsm_objective(X, y, coef, intercept, eps, family="gaussian", penalty="l1"):
+    """Value of the generalized FGSM objective (worst sign) for validated arrays."""
+    family = _family_name(family)
+    pen = get_penalty(penalty)
+    pb = _make_problem(X, y, family, "fgsm", eps, 0.0, True, gram=np.zeros((1, 1)))
+    return pb.phi(X @ coef + intercept, pen.value(coef), 0.0, order=0)
+
+
+def penalized_objective(X, y, coef, intercept, alpha, family="gaussian", penalty="l1"):
+    """Value of sum_i l_i + alpha P(beta) (SCAD/MCP: alpha ignored, P includes lam)."""
+    family = _family_name(family)
+    pen = get_penalty(penalty)
+    a = 1.0 if hasattr(pen, "lam") else alpha
+    pb = _make_problem(X, y, family, "pen", 0.0, a, True, gram=np.zeros((1, 1)))
+    return pb.phi(X @ coef + intercept, pen.value(coef), 0.0, order=0)
