@@ -1,0 +1,248 @@
+r"""Experiment of the chapter *Automatic penalty scaling* (``notebooks/automatic_scaling.ipynb``).
+
+Linear model :math:`y = x'\beta_0 + \sigma e`, :math:`x \sim N(0, I_p)`, Gaussian noise, no intercept,
+one nonzero coefficient.  At a fixed :math:`\lambda_0` and several noise levels :math:`\sigma`,
+FGSM (:math:`\varepsilon = \lambda_0/\sqrt n`) and the Lasso (:math:`\alpha = \lambda_0\sqrt n`) are
+fitted on the same data sets (common random numbers, :mod:`companion.montecarlo`).  Compared across
+:math:`\sigma`:
+
+* the selection frequency :math:`P(\hat\beta_j = 0)` of the zero coefficients;
+* the bias/sd ratio of :math:`\sqrt n(\hat\beta_1 - \beta_{01})` of the nonzero coefficient;
+
+against the limit laws (:func:`companion.asymptotics.orthogonal_limit`; :math:`I = I_p` here), with
+and without the finite-``n`` correction of the FGSM quadratic term (see :func:`finite_n_fgsm_pq`).
+
+``run()`` returns an :class:`AutoScalingResult` with the arrays for the figures and ``verdicts``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .. import asymptotics as asy
+from ..designs import linear_design, replication_rng
+from ..montecarlo import Setting, run_experiment
+
+__all__ = ["SIGMAS", "LAM0", "BETA0", "SCALES", "AutoScalingResult", "run", "fit_fgsm_l1",
+           "fit_lasso", "finite_n_fgsm_pq", "equivariance_check", "cache_dir", "resolve"]
+
+SIGMAS = (0.5, 1.0, 2.0, 4.0)
+LAM0 = 1.0
+BETA0 = (1.0, 0.0, 0.0, 0.0)
+SCALES = {"quick": {"reps": 300, "ns": (400, 1600)},
+          "full": {"reps": 2000, "ns": (400, 1600, 6400)}}
+SEED = 2018
+
+
+# --------------------------------------------------------------------------- fits
+def _lean_fit(X, y, mode, strength, family, fit_intercept):
+    """One L1 fit through companion's solver engine; ``(intercept, coef)`` or ``coef``."""
+    from ..solver import _fit_fgsm, _fit_penalized
+    f = _fit_fgsm if mode == "fgsm" else _fit_penalized
+    r = f(X, y, strength, family=family, penalty="l1", fit_intercept=fit_intercept, tol=1e-10, warn=False)
+    return np.r_[r.intercept, r.coef] if fit_intercept else np.asarray(r.coef, float)
+
+
+def fit_fgsm_l1(X, y, lam0, family="gaussian", fit_intercept=False):
+    r"""FGSM (L1) fit with :math:`\varepsilon = \lambda_0/\sqrt n`; returns ``(intercept, coef)`` or ``coef``."""
+    return _lean_fit(X, y, "fgsm", lam0 / math.sqrt(X.shape[0]), family, fit_intercept)
+
+
+def fit_lasso(X, y, lam0, family="gaussian", fit_intercept=False):
+    r"""Penalized-likelihood (L1) fit with :math:`\alpha = \lambda_0\sqrt n`."""
+    return _lean_fit(X, y, "penalized", lam0 * math.sqrt(X.shape[0]), family, fit_intercept)
+
+
+def cache_dir() -> Path:
+    """``$COMPANION_CACHE_DIR`` or ``<repository>/.mc_cache``."""
+    env = os.environ.get("COMPANION_CACHE_DIR")
+    return Path(env) if env else Path(__file__).resolve().parents[2] / ".mc_cache"
+
+
+def resolve(scale=None, n_jobs=None):
+    """``scale`` (else ``$COMPANION_SCALE``, default ``"quick"``) and ``n_jobs`` (else
+    ``$COMPANION_N_JOBS``, default 2)."""
+    scale = scale or os.environ.get("COMPANION_SCALE", "quick")
+    if scale not in SCALES:
+        raise ValueError(f"scale must be one of {sorted(SCALES)}, got {scale!r}")
+    n_jobs = int(n_jobs if n_jobs is not None else os.environ.get("COMPANION_N_JOBS", 2))
+    return scale, n_jobs
+
+
+# --------------------------------------------------------------------------- theory
+def finite_n_fgsm_pq(pq, lam0: float, n: int):
+    r"""Second-order (finite-``n``) version of the FGSM limit for the linear model: population
+    quantities with :math:`\kappa \to \kappa + \lambda_0\lVert\beta_0\rVert_1/\sqrt n` and
+    :math:`\Sigma_W \to \Sigma_W + 2\lambda_0\lVert\beta_0\rVert_1\kappa I/\sqrt n`.
+
+    The linear FGSM objective is :math:`\mathrm{RSS}/2 + \varepsilon\lVert\beta\rVert_1\sum_i|r_i|
+    + n\varepsilon^2\lVert\beta\rVert_1^2/2`.  With :math:`\varepsilon = \lambda_0/\sqrt n`, two terms of
+    order :math:`n^{-1/2}` survive at :math:`\beta_0 + u/\sqrt n`:
+
+    * :math:`\lambda_0^2\lVert\beta\rVert_1^2/2` adds :math:`\lambda_0^2\lVert\beta_0\rVert_1/\sqrt n` to the
+      weight :math:`\lambda_0\kappa` of :math:`\sum_j[u_j\mathrm{sign}(\beta_{0j}) + |u_j|1\{\beta_{0j}=0\}]`
+      (this term does not scale with :math:`\sigma`);
+    * :math:`\varepsilon\lVert\beta_0\rVert_1\sum_i|e_i - x_i'u/\sqrt n|` contributes the random linear term
+      :math:`-\lambda_0\lVert\beta_0\rVert_1 Z_s'u/\sqrt n`, :math:`Z_s = n^{-1/2}\sum_i\mathrm{sign}(e_i)x_i`,
+      which is correlated with :math:`W`: :math:`\mathrm{Cov}(W, Z_s) = E|e|\,E[xx'] = \kappa I`.
+
+    A common rescaling of the curvature (from the second-order term of :math:`\sum_i|r_i|`) leaves
+    the bias/sd ratio and :math:`P(\hat\beta_j = 0)` unchanged and is omitted; so is the
+    mean-zero fluctuation of :math:`\sum_i|e_i|` (order :math:`1/n` in these summaries)."""
+    l1 = float(np.sum(np.abs(pq.theta0[pq.penalized])))
+    h = lam0 * l1 / math.sqrt(n)
+    return dataclasses.replace(pq, kappa=pq.kappa + h, Sigma_W=pq.Sigma_W + 2.0 * h * pq.kappa * pq.I)
+
+
+def equivariance_check(c: float = 3.0, n: int = 400, lam0: float = LAM0, seed: int = SEED) -> dict:
+    r"""Exact finite-sample scale equivariance: fit on ``(X, y)`` and on ``(X, c*y)``.
+
+    FGSM: :math:`\hat\beta(X, cy) = c\,\hat\beta(X, y)` exactly (its objective is homogeneous of
+    degree 2 in :math:`(y, \beta)`); the Lasso is not equivariant at fixed :math:`\alpha`.
+    Returns the relative errors ``|b(cy) - c b(y)| / |c b(y)|`` of both."""
+    des = linear_design(BETA0, sigma=1.0)
+    X, y = des.sample(n, replication_rng(des, n, 0, seed))
+    out = {}
+    for name, f in (("fgsm", fit_fgsm_l1), ("lasso", fit_lasso)):
+        b1 = f(X, y, lam0)
+        bc = f(X, c * y, lam0)
+        out[name] = float(np.max(np.abs(bc - c * b1)) / np.max(np.abs(c * b1)))
+    return out
+
+
+# --------------------------------------------------------------------------- result
+@dataclass
+class AutoScalingResult:
+    sigmas: np.ndarray
+    ns: np.ndarray
+    reps: int
+    scale: str
+    lam0: float
+    beta0: np.ndarray
+    # [estimator][n index, sigma index]
+    p_zero: dict
+    p_zero_se: dict
+    bias_sd: dict
+    bias_sd_se: dict
+    pred_p_zero: dict           # limit prediction [estimator][sigma index]
+    pred_bias_sd: dict
+    pred2_p_zero: np.ndarray    # FGSM with the finite-n correction [n index, sigma index]
+    pred2_bias_sd: np.ndarray
+    abs_resid_ratio: np.ndarray     # mean over reps of sum|r_i| / (n sigma) at the FGSM fit, per sigma (largest n)
+    abs_resid_ratio_se: np.ndarray
+    equivariance: dict
+    verdicts: dict = field(default_factory=dict)
+    computed_chunks: int = 0
+
+    def table(self) -> list:
+        """Rows (estimator, n, sigma, p_zero, se, predicted, bias/sd, se, predicted) for printing."""
+        rows = []
+        for est in ("fgsm", "lasso"):
+            for a, n in enumerate(self.ns):
+                for k, s in enumerate(self.sigmas):
+                    rows.append((est, int(n), float(s), self.p_zero[est][a, k], self.p_zero_se[est][a, k],
+                                 self.pred_p_zero[est][k], self.bias_sd[est][a, k], self.bias_sd_se[est][a, k],
+                                 self.pred_bias_sd[est][k]))
+        return rows
+
+
+def _verdict(value, tol, passed, note=""):
+    return {"value": float(value), "tolerance": float(tol), "passed": bool(passed), "note": note}
+
+
+def _constant_across(x, se):
+    """Range across sigma and 3 SE of the difference between the extreme values."""
+    i, j = int(np.argmax(x)), int(np.argmin(x))
+    return float(x[i] - x[j]), float(3.0 * math.hypot(se[i], se[j]))
+
+
+def run(scale=None, n_jobs=None) -> AutoScalingResult:
+    """Run (or load from the cache) the Monte Carlo and compute the verdicts."""
+    scale, n_jobs = resolve(scale, n_jobs)
+    cfg = SCALES[scale]
+    ns, reps = cfg["ns"], cfg["reps"]
+    beta0 = np.asarray(BETA0)
+    zero = beta0 == 0
+    designs = {s: linear_design(BETA0, sigma=s, name=f"sigma={s}") for s in SIGMAS}
+    fits = {"fgsm": functools.partial(fit_fgsm_l1, lam0=LAM0), "lasso": functools.partial(fit_lasso, lam0=LAM0)}
+    settings = [Setting(f"{est}|{s}", designs[s], f) for s in SIGMAS for est, f in fits.items()]
+    mc = run_experiment(settings, ns=ns, reps=reps, seed=SEED, scale="quick", n_jobs=n_jobs,
+                        cache_dir=cache_dir(), progress=False)
+    K, A = len(SIGMAS), len(ns)
+    pz = {e: np.zeros((A, K)) for e in fits}
+    pz_se = {e: np.zeros((A, K)) for e in fits}
+    bs = {e: np.zeros((A, K)) for e in fits}
+    bs_se = {e: np.zeros((A, K)) for e in fits}
+    pred_pz = {e: np.zeros(K) for e in fits}
+    pred_bs = {e: np.zeros(K) for e in fits}
+    pred2_pz = np.zeros((A, K))
+    pred2_bs = np.zeros((A, K))
+    for k, s in enumerate(SIGMAS):
+        pq = asy.population_quantities(designs[s])
+        for e in fits:
+            lim = asy.orthogonal_limit(pq, LAM0, "fgsm" if e == "fgsm" else "lasso")
+            pred_pz[e][k] = float(np.mean(lim["p_zero"][zero]))
+            pred_bs[e][k] = float(lim["bias"][0] / math.sqrt(lim["variance"][0]))
+            E = mc.scaled_errors(f"{e}|{s}")              # (A, reps, p)
+            est = mc.estimates[f"{e}|{s}"]
+            for a in range(A):
+                z = (est[a][:, zero] == 0).mean(axis=1)    # per-replication share of zeros selected
+                pz[e][a, k] = z.mean()
+                pz_se[e][a, k] = z.std(ddof=1) / math.sqrt(reps)
+                u = E[a][:, 0]
+                r = u.mean() / u.std(ddof=1)
+                bs[e][a, k] = r
+                bs_se[e][a, k] = math.sqrt((1.0 + r * r / 2.0) / reps)
+        for a, n in enumerate(ns):
+            lim2 = asy.orthogonal_limit(finite_n_fgsm_pq(pq, LAM0, n), LAM0, "fgsm")
+            pred2_pz[a, k] = float(np.mean(lim2["p_zero"][zero]))
+            pred2_bs[a, k] = float(lim2["bias"][0] / math.sqrt(lim2["variance"][0]))
+
+    # square-root-Lasso link: sum|r_i| / n at the FGSM fit estimates kappa = sigma sqrt(2/pi)
+    n_big = int(ns[-1])
+    ratio, ratio_se = np.zeros(K), np.zeros(K)
+    for k, s in enumerate(SIGMAS):
+        est = mc.estimates[f"fgsm|{s}"][-1]
+        vals = np.empty(reps)
+        for i in range(reps):
+            X, y = designs[s].sample(n_big, replication_rng(designs[s], n_big, i, SEED))
+            vals[i] = np.mean(np.abs(y - X @ est[i])) / s
+        ratio[k], ratio_se[k] = vals.mean(), vals.std(ddof=1) / math.sqrt(reps)
+    eq = equivariance_check()
+
+    v = {}
+    a = A - 1
+    for e, label in (("fgsm", "FGSM"), ("lasso", "Lasso")):
+        rng_p, tol_p = _constant_across(pz[e][a], pz_se[e][a])
+        rng_b, tol_b = _constant_across(bs[e][a], bs_se[e][a])
+        if e == "fgsm":
+            v["fgsm_p_zero_constant_in_sigma"] = _verdict(rng_p, tol_p, rng_p <= tol_p,
+                                                          f"{label}: range of P(zero) across sigma <= 3 SE")
+            v["fgsm_bias_sd_constant_in_sigma"] = _verdict(rng_b, tol_b, rng_b <= tol_b,
+                                                           f"{label}: range of bias/sd across sigma <= 3 SE")
+        else:
+            v["lasso_p_zero_changes_with_sigma"] = _verdict(rng_p, tol_p, rng_p > tol_p,
+                                                            f"{label}: range of P(zero) across sigma > 3 SE")
+            v["lasso_bias_sd_changes_with_sigma"] = _verdict(rng_b, tol_b, rng_b > tol_b,
+                                                             f"{label}: range of bias/sd across sigma > 3 SE")
+        zp = np.abs(pz[e][a] - pred_pz[e]) / pz_se[e][a]
+        zb = np.abs(bs[e][a] - pred_bs[e]) / bs_se[e][a]
+        v[f"{e}_p_zero_matches_limit"] = _verdict(zp.max(), 3.0, zp.max() <= 3.0,
+                                                  f"{label}: max over sigma of |sim - limit| / SE, n = {n_big}")
+        v[f"{e}_bias_sd_matches_limit"] = _verdict(zb.max(), 3.0, zb.max() <= 3.0,
+                                                   f"{label}: max over sigma of |sim - limit| / SE, n = {n_big}")
+    zr = np.abs(ratio - math.sqrt(2.0 / math.pi)) / ratio_se
+    v["mean_abs_residual_estimates_kappa"] = _verdict(zr.max(), 3.0, zr.max() <= 3.0,
+                                                      "max over sigma of |mean sum|r_i|/(n sigma) - sqrt(2/pi)| / SE")
+    v["fgsm_exactly_scale_equivariant"] = _verdict(eq["fgsm"], 1e-6, eq["fgsm"] <= 1e-6,
+                                                   "relative error of b(X, 3y) = 3 b(X, y) for FGSM")
+    v["lasso_not_scale_equivariant"] = _verdict(eq["lasso"], 1e-3, eq["lasso"] > 1e-3,
+                                                "relative error of b(X, 3y) = 3 b(X, y) for the Lasso (must be large)")
+    return AutoScalingResult(np.asarray(SIGMAS), np.asarray(ns), reps, scale, LAM0, beta0, pz, pz_se, bs, bs_se,
+                             pred_pz, pred_bs, pred2_pz, pred2_bs, ratio, ratio_se, eq, v, mc.chunks_computed)
