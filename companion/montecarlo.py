@@ -21,7 +21,7 @@ function ``fit_fn(X, y) -> coefficient vector`` or a scikit-learn-style estimato
   seed, :data:`CACHE_VERSION` and the user ``salt``.  A rerun, or a run resumed after an
   interruption, computes only the missing chunks; any change of configuration is a different key.
   The stored configuration is checked on load.
-* **Scale.**  ``scale="quick"`` (default; also ``COMPANION_MC_SCALE`` in the environment) or
+* **Scale.**  ``scale="quick"`` (default; also ``COMPANION_SCALE`` in the environment) or
   ``"full"`` chooses default ``reps`` and ``ns`` (:data:`SCALES`) when they are not given.
 * **Progress.**  A tqdm bar when ``progress=True``, or with ``"auto"`` when stderr is a terminal
   (never in notebook outputs).
@@ -57,8 +57,8 @@ SCALES = {
 
 
 def resolve_scale(scale: str | None = None) -> str:
-    """``scale``, else ``$COMPANION_MC_SCALE``, else ``"quick"``."""
-    s = scale or os.environ.get("COMPANION_MC_SCALE", "quick")
+    """``scale``, else ``$COMPANION_SCALE`` (or the older ``$COMPANION_MC_SCALE``), else ``"quick"``."""
+    s = scale or os.environ.get("COMPANION_SCALE") or os.environ.get("COMPANION_MC_SCALE", "quick")
     if s not in SCALES:
         raise ValueError(f"scale must be one of {sorted(SCALES)}, got {s!r}")
     return s

@@ -177,10 +177,12 @@ def test_estimator_spec_and_errors():
 
 
 def test_scales_and_progress(monkeypatch, capsys):
-    assert resolve_scale() == "quick" or os.environ.get("COMPANION_MC_SCALE")
-    monkeypatch.setenv("COMPANION_MC_SCALE", "full")
+    monkeypatch.delenv("COMPANION_SCALE", raising=False)
+    monkeypatch.delenv("COMPANION_MC_SCALE", raising=False)
+    assert resolve_scale() == "quick"
+    monkeypatch.setenv("COMPANION_SCALE", "full")
     assert resolve_scale() == "full" and resolve_scale("quick") == "quick"
-    monkeypatch.delenv("COMPANION_MC_SCALE")
+    monkeypatch.delenv("COMPANION_SCALE")
     with pytest.raises(ValueError):
         resolve_scale("huge")
     assert SCALES["quick"]["reps"] < SCALES["full"]["reps"]
