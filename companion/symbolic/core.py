@@ -9,7 +9,6 @@ high-precision numbers obtained by different routes, ...) and therefore *can* fa
 from __future__ import annotations
 
 import itertools
-
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
