@@ -441,6 +441,9 @@ def _split_newton(pb, b0, beta, mu, tol, max_iter, it0=0):
             if vn <= val + 1e-4 * t * dec or (vn <= val and t < 1e-8):
                 accepted = True
                 break
+            if t == 1.0 and vn - val <= 1e-13 * (1.0 + abs(val)):
+                accepted = True  # decrease below round-off of the objective: trust the model
+                break
             t *= 0.5
         if not accepted:
             break
@@ -492,6 +495,9 @@ def _smooth_newton(pb, b0, beta, mu, tol, max_iter, it0=0):
             vn = pb.objective(b0n, betan, mu)
             if vn <= val + 1e-4 * t * dec:
                 accepted = True
+                break
+            if t == 1.0 and vn - val <= 1e-13 * (1.0 + abs(val)):
+                accepted = True  # decrease below round-off of the objective: trust the model
                 break
             t *= 0.5
         if not accepted:
