@@ -90,8 +90,6 @@ def knight_fu() -> Derivation:
         "lambda_n [P(b0+ut) - P(b0)][A(b0+ut) - kappa], b0j != 0": alpha - 1,
         "lambda_n |u_j t|^r [A(b0+ut) - kappa], b0j = 0": alpha - r / 2 - sp.Rational(1, 2),
     }
-    D.step(r"Exponent of $n$ of each term when $\lambda_n = \lambda_0 n^{\alpha}$ ($\alpha = 1/2$ for $r \ge 1$, "
-           r"$\alpha = r/2$ for $r < 1$)", sp.Matrix([[sp.Symbol(rf"\text{{{k}}}"), e] for k, e in terms.items()]))
     # check the first exponent by a series with symbolic r: (c + u t)^r - c^r = r c^(r-1) u t + O(t^2)
     D.add(check_series("symbolic r: (c + u1 t)^r - c^r = r c^(r-1) u1 t + O(t^2)", (c + u1 * t) ** r - c**r, t,
                        {1: r * c ** (r - 1) * u1}))
@@ -100,11 +98,20 @@ def knight_fu() -> Derivation:
     D.add(check_equal("zero coefficient: |u2 t|^r = t^r |u2|^r (exact)", sp.expand_power_base(sp.Abs(u2 * t) ** r),
                       t**r * sp.Abs(u2) ** r))
     table = {}
-    for regime, a_val, rcond in (("r=1", sp.Rational(1, 2), {r: 1}), ("r>1", sp.Rational(1, 2), {r: 1 + sp.Symbol("d", positive=True)}),
-                                 ("r<1", r / 2, {r: 1 / (1 + sp.Symbol("d", positive=True))})):
+    for regime, a_val, rcond in (("r=1", sp.Rational(1, 2), {r: 1}), ("r>1", sp.Rational(1, 2), {r: 1 + sp.Symbol("delta", positive=True)}),
+                                 ("r<1", r / 2, {r: 1 / (1 + sp.Symbol("delta", positive=True))})):
         table[regime] = [sp.simplify(e.subs(alpha, a_val).subs(rcond)) for e in terms.values()]
-    D.step(r"Exponents for $r = 1$, $r = 1 + \delta > 1$ and $r = 1/(1+\delta) < 1$ ($\delta > 0$); columns = terms above",
-           sp.Matrix([[sp.Symbol(k)] + v for k, v in table.items()]))
+    tex = [r"$\lambda_n(\lvert\beta_{0j}+u_jt\rvert^r-\lvert\beta_{0j}\rvert^r)$, $\beta_{0j}\ne0$",
+           r"$\lambda_n\lvert u_jt\rvert^r$, $\beta_{0j}=0$",
+           r"$\lambda_nP(\beta_0)[A(\beta_0+ut)-\kappa]$ ($V$ term)",
+           r"$\lambda_n[P(\beta_0+ut)-P(\beta_0)][A(\beta_0+ut)-\kappa]$, $\beta_{0j}\ne0$",
+           r"$\lambda_n\lvert u_jt\rvert^r[A(\beta_0+ut)-\kappa]$, $\beta_{0j}=0$"]
+    rows = ["| term | exponent of $n$ | $r=1$ | $r=1+\\delta$ | $r=1/(1+\\delta)$ |", "|---|---|---|---|---|"]
+    for i, (lab, e) in enumerate(zip(tex, terms.values())):
+        rows.append(f"| {lab} | ${sp.latex(e)}$ | " + " | ".join(f"${sp.latex(table[k][i])}$" for k in table) + " |")
+    D.step(r"Exponent of $n$ of each term when $\lambda_n = \lambda_0 n^{\alpha}$ ($\alpha = 1/2$ for $r \ge 1$, "
+           r"$\alpha = r/2$ for $r < 1$), and its value in the three regimes ($\delta > 0$): 0 = survives, "
+           r"negative = vanishes" + "\n\n" + "\n".join(rows), None)
     signs = {k: [sp.sign(e) for e in v] for k, v in table.items()}
     D.add(check_condition("r=1: nonzero-coef, zero-coef and V terms are O(1); cross terms vanish",
                           signs["r=1"] == [0, 0, 0, -1, -1], str(signs["r=1"])))
