@@ -157,8 +157,14 @@ class _GLMBase(BaseEstimator):
         if nx is not None and ny is not None and nx != ny:
             raise ValueError(f"X has {nx} rows but y has {ny} entries; they must match")
         is_clf = fam.name == "bernoulli"
-        X, y = validate_data(self, X, y, dtype=np.float64, order="C", y_numeric=not is_clf,
-                             ensure_min_samples=1)
+        try:
+            X, y = validate_data(self, X, y, dtype=np.float64, order="C", y_numeric=not is_clf,
+                                 ensure_min_samples=1)
+        except ValueError as exc:
+            if "convert" in str(exc) and "float" in str(exc):
+                raise ValueError(f"X and y must be numeric (y may hold class labels for the "
+                                 f"Bernoulli family): {exc}") from exc
+            raise
         if is_clf:
             check_classification_targets(y)
             classes = np.unique(y)
