@@ -714,7 +714,7 @@ def _solve_convex(pb, b0, beta, tol, max_iter):
     T = pb.T(beta)
     A = pb._f(theta + pb.eps * T)[0]
     scale = float(np.mean(np.abs(A))) + 1.0
-    mu = 0.1 * scale
+    mu = 1e-2 * scale
     mu_min = 1e-10 * scale
     k = 0
     while True:
@@ -729,7 +729,7 @@ def _solve_convex(pb, b0, beta, tol, max_iter):
                         return b0p, betap, k, True, kkt
         if k >= max_iter or mu <= mu_min * 1.0001:
             break
-        mu = max(mu * 0.1, mu_min)
+        mu = max(mu * 0.03, mu_min)
     kkt = _kkt_residual(pb, b0, beta, mu)
     return b0, beta, k, (kkt <= tol and k < max_iter), kkt
 
