@@ -38,15 +38,29 @@ BETA0 = (1.0, 0.0, 0.0, 0.0)
 SCALES = {"quick": {"reps": 300, "ns": (400, 1600)},
           "full": {"reps": 2000, "ns": (400, 1600, 6400)}}
 SEED = 2018
+#: mixed into every cache key: names the fitting code behind the cached fits (bump it when it changes)
+SALT = "companion.estimators L1, tol 1e-9"
 
 
 # --------------------------------------------------------------------------- fits
 def _lean_fit(X, y, mode, strength, family, fit_intercept):
-    """One L1 fit through companion's solver engine; ``(intercept, coef)`` or ``coef``."""
-    from ..solver import _fit_fgsm, _fit_penalized
-    f = _fit_fgsm if mode == "fgsm" else _fit_penalized
-    r = f(X, y, strength, family=family, penalty="l1", fit_intercept=fit_intercept, tol=1e-10, warn=False)
-    return np.r_[r.intercept, r.coef] if fit_intercept else np.asarray(r.coef, float)
+    """One L1 fit with companion's estimators (:class:`~companion.estimators.GeneralizedFGSM` with
+    ``eps = strength`` or :class:`~companion.estimators.PenalizedGLM` with ``alpha = strength``);
+    returns ``(intercept, coef)`` or ``coef``.  A fit that does not reach the solver tolerance
+    raises (the runner would then stop), so no unconverged fit enters the results silently."""
+    import warnings
+    from ..estimators import GeneralizedFGSM, PenalizedGLM
+    if mode == "fgsm":
+        est = GeneralizedFGSM(family=family, penalty="l1", eps=strength, fit_intercept=fit_intercept, tol=1e-9)
+    else:
+        est = PenalizedGLM(family=family, penalty="l1", alpha=strength, fit_intercept=fit_intercept, tol=1e-9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X, y)
+    if not est.converged_:
+        raise RuntimeError(f"{type(est).__name__} did not converge (residual {est.optimality_residual_:.2e})")
+    coef = np.asarray(est.coef_, float).ravel()
+    return np.r_[float(est.intercept_), coef] if fit_intercept else coef
 
 
 def fit_fgsm_l1(X, y, lam0, family="gaussian", fit_intercept=False):
@@ -173,7 +187,7 @@ def run(scale=None, n_jobs=None) -> AutoScalingResult:
     fits = {"fgsm": functools.partial(fit_fgsm_l1, lam0=LAM0), "lasso": functools.partial(fit_lasso, lam0=LAM0)}
     settings = [Setting(f"{est}|{s}", designs[s], f) for s in SIGMAS for est, f in fits.items()]
     mc = run_experiment(settings, ns=ns, reps=reps, seed=SEED, scale="quick", n_jobs=n_jobs,
-                        cache_dir=cache_dir(), progress=False)
+                        cache_dir=cache_dir(), progress=False, salt=SALT)
     K, A = len(SIGMAS), len(ns)
     pz = {e: np.zeros((A, K)) for e in fits}
     pz_se = {e: np.zeros((A, K)) for e in fits}

@@ -35,7 +35,7 @@ from scipy import special
 from .. import asymptotics as asy
 from ..designs import canonical_config, config_hash, linear_design, logistic_design
 from ..montecarlo import Setting, run_experiment
-from .automatic_scaling import _lean_fit, cache_dir, fit_fgsm_l1, fit_lasso
+from .automatic_scaling import SALT, _lean_fit, cache_dir, fit_fgsm_l1, fit_lasso
 
 __all__ = ["LAM0", "SCALES", "FEATURES", "EmpiricalDesign", "SignNeutralityResult", "designs",
            "breast_cancer_design", "empirical_quantities", "extrapolate", "run"]
@@ -225,7 +225,7 @@ def run(scale=None, n_jobs=None) -> SignNeutralityResult:
         ns_of[label] = np.asarray(cfg["ns_linear"] if fam == "gaussian" else cfg["ns_logistic"])
         names[label] = (["intercept"] if fi else []) + [f"beta{j + 1}" for j in range(d.p)]
     mcs = {fam: run_experiment(st, ns=cfg["ns_linear"] if fam == "gaussian" else cfg["ns_logistic"], reps=reps,
-                               seed=SEED, scale="quick", n_jobs=n_jobs, cache_dir=cache_dir(), progress=False)
+                               seed=SEED, scale="quick", n_jobs=n_jobs, cache_dir=cache_dir(), progress=False, salt=SALT)
            for fam, st in sim_settings.items()}
     bc = breast_cancer_design()
     bc_label = "breast cancer (bootstrap)"
@@ -235,7 +235,7 @@ def run(scale=None, n_jobs=None) -> SignNeutralityResult:
     ns_of[bc_label] = np.asarray([m * n_bc for m in cfg["boot_mult"]])
     names[bc_label] = ["intercept"] + [f.replace("mean ", "") for f in FEATURES]
     mc_bc = run_experiment(_settings(bc_label, bc, pq_bc, True, "bernoulli"), ns=ns_of[bc_label], reps=reps,
-                           seed=SEED, scale="quick", n_jobs=n_jobs, cache_dir=cache_dir(), progress=False)
+                           seed=SEED, scale="quick", n_jobs=n_jobs, cache_dir=cache_dir(), progress=False, salt=SALT)
     labels = list(des) + [bc_label]
     pred, dm, dse, dinf, dinf_se = {}, {}, {}, {}, {}
     for label in labels:
