@@ -145,7 +145,7 @@ def lasso_qp(S, H, t, *, tol: float = 1e-12, max_sweeps: int = 20000, return_inf
 
 
 def lasso_kkt_violation(S, H, t, U) -> np.ndarray:
-    r"""Per-row max violation of the KKT conditions of :func:`lasso_qp`'s problem:
+    r"""Per-row max violation of the KKT conditions of ``lasso_qp``'s problem:
     :math:`|g_j + t_j\,\mathrm{sign}(u_j)|` on nonzero coordinates and
     :math:`(|g_j| - t_j)_+` on zero coordinates, with :math:`g = Su - h`."""
     S = np.asarray(S, float)

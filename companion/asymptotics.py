@@ -247,7 +247,7 @@ def limit_draws(pq: PopulationQuantities, lam0: float, *, r: float = 1.0, estima
     (or the given ``W``).
 
     ``r = 1``: Theorem A (``estimator="fgsm"``) or the Lasso limit (``"penalized"``), solved exactly
-    per draw (:func:`companion._qp.lasso_qp`: coordinate descent + exact polish + KKT check; exact
+    per draw (``companion._qp.lasso_qp``: coordinate descent + exact polish + KKT check; exact
     zeros).  ``r > 1``: Theorem B (Gaussian).  ``0 < r < 1``: Theorem C, ``rule="global"`` (global
     argmin by support enumeration) or ``"local"`` (descent from the unpenalized solution).
     """

@@ -18,11 +18,11 @@ function ``fit_fn(X, y) -> coefficient vector`` or a scikit-learn-style estimato
 * **Cache.**  With ``cache_dir`` every finished chunk is written at once (atomically) to
   ``<cache_dir>/<key>.npz``, ``key`` = SHA-256 of the full configuration: design, fit identity
   (qualified name, parameters and source-code hash), ``add_intercept``, ``n``, replication range,
-  seed, :data:`CACHE_VERSION` and the user ``salt``.  A rerun, or a run resumed after an
+  seed, ``CACHE_VERSION`` and the user ``salt``.  A rerun, or a run resumed after an
   interruption, computes only the missing chunks; any change of configuration is a different key.
   The stored configuration is checked on load.
 * **Scale.**  ``scale="quick"`` (default; also ``COMPANION_SCALE`` in the environment) or
-  ``"full"`` chooses default ``reps`` and ``ns`` (:data:`SCALES`) when they are not given.
+  ``"full"`` chooses default ``reps`` and ``ns`` (``SCALES``) when they are not given.
 * **Progress.**  A tqdm bar when ``progress=True``, or with ``"auto"`` when stderr is a terminal
   (never in notebook outputs).
 """
@@ -331,7 +331,7 @@ def run_experiment(settings: Sequence[Setting] | Setting, ns: Sequence[int] | No
                    progress="auto", on_error: str = "raise") -> MCResult:
     """Run every setting at every ``n`` for ``reps`` replications.
 
-    ``ns`` / ``reps`` default to :data:`SCALES` ``[scale]``.  ``n_jobs=None`` leaves the choice to
+    ``ns`` / ``reps`` default to ``SCALES`` ``[scale]``.  ``n_jobs=None`` leaves the choice to
     joblib (1, unless inside ``joblib.parallel_config(...)``); ``n_jobs=-1`` uses every core.
     ``chunk_size`` replications form one task and one cache file.  ``salt`` is mixed into every
     cache key (bump it when code the fit calls has changed).  ``on_error="nan"`` records failed fits

@@ -1,7 +1,7 @@
 r"""Regularization paths with warm starts and the closed-form thresholds ``eps_max`` / ``alpha_max``.
 
 Thresholds (L1-type penalties, weights :math:`w_j`, intercept optimized)
---------------------------------------------------------------------
+------------------------------------------------------------------------
 Let :math:`\hat b_0` minimise the intercept-only likelihood (:math:`\mu(\hat b_0) = \bar y` for the
 canonical families; without intercept :math:`b_0 = 0`) and :math:`\psi_i = \mu(\hat b_0) - y_i`.
 

@@ -17,7 +17,7 @@ Available penalties (``get_penalty`` names in brackets):
 * :class:`WeightedL1` (``"weighted_l1"``, ``"adaptive_l1"``): :math:`p_j(t) = w_j t`.
 
 Non-convex penalties are concave in :math:`t = |\beta_j|` on :math:`[0, \infty)`, which is what the
-local linear approximation (LLA / MM) of :mod:`companion.solver` uses:
+local linear approximation (LLA / MM) of ``companion.solver`` uses:
 :math:`p(t) \le p(t_k) + p'(t_k)(t - t_k)`.
 """
 from __future__ import annotations

@@ -205,7 +205,7 @@ def mcp_derivative(t, lam, gamma=3):
 
 
 def noise_direction(d: int = 2) -> Derivation:
-    r"""Generalized FGSM direction d_j = sign(beta_j) p(|beta_j|)/|beta_j| with d'beta = P(beta)
+    r"""Generalized FGSM direction ``d_j = sign(beta_j) p(|beta_j|)/|beta_j|`` with ``d'beta = P(beta)``
     for L1, bridge L_r, SCAD (a = 3.7) and MCP (gamma = 3)."""
     D = Derivation("noise_direction", "Generalized FGSM: the noise direction", "sym-noise-direction")
     beta = _vec("beta", d, real=True)
