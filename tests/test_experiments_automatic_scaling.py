@@ -19,6 +19,9 @@ def test_verdict_names(result):
         "lasso_p_zero_changes_with_sigma", "lasso_bias_sd_changes_with_sigma",
         "fgsm_p_zero_matches_limit", "fgsm_bias_sd_matches_limit",
         "lasso_p_zero_matches_limit", "lasso_bias_sd_matches_limit",
+        "sqrt_lasso_p_zero_constant_in_sigma", "sqrt_lasso_bias_sd_constant_in_sigma",
+        "sqrt_lasso_p_zero_matches_limit", "sqrt_lasso_bias_sd_matches_limit",
+        "fgsm_minus_sqrt_lasso_p_zero_second_order",
         "mean_abs_residual_estimates_kappa", "fgsm_exactly_scale_equivariant", "lasso_not_scale_equivariant"}
 
 
@@ -27,6 +30,9 @@ def test_verdict_names(result):
     "lasso_p_zero_changes_with_sigma", "lasso_bias_sd_changes_with_sigma",
     "fgsm_p_zero_matches_limit", "fgsm_bias_sd_matches_limit",
     "lasso_p_zero_matches_limit", "lasso_bias_sd_matches_limit",
+    "sqrt_lasso_p_zero_constant_in_sigma", "sqrt_lasso_bias_sd_constant_in_sigma",
+    "sqrt_lasso_p_zero_matches_limit", "sqrt_lasso_bias_sd_matches_limit",
+    "fgsm_minus_sqrt_lasso_p_zero_second_order",
     "mean_abs_residual_estimates_kappa", "fgsm_exactly_scale_equivariant", "lasso_not_scale_equivariant"])
 def test_verdict(result, name):
     v = result.verdicts[name]
@@ -46,3 +52,17 @@ def test_limit_predictions_closed_form(result):
     k = np.sqrt(2 / np.pi)
     assert np.allclose(result.pred_p_zero["fgsm"], 2 * stats.norm.cdf(result.lam0 * k) - 1)
     assert np.allclose(result.pred_bias_sd["fgsm"], -result.lam0 * k)
+
+
+def test_sqrt_lasso_fixed_point_solves_its_problem():
+    """The scaled-Lasso fixed point satisfies the square-root Lasso KKT conditions."""
+    from companion.designs import linear_design
+    des = linear_design(exp.BETA0, sigma=2.0)
+    X, y = des.sample(300, np.random.default_rng(1))
+    b = exp.fit_sqrt_lasso(X, y, 1.0)
+    r = y - X @ b
+    lam = np.sqrt(2 / np.pi) / np.sqrt(300)
+    g = X.T @ r / (np.sqrt(300) * np.linalg.norm(r))          # = lam * subgradient of ||b||_1
+    nz = b != 0
+    assert np.allclose(g[nz], lam * np.sign(b[nz]), rtol=1e-6, atol=1e-9)
+    assert np.all(np.abs(g[~nz]) <= lam * (1 + 1e-6))

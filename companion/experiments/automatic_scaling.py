@@ -73,6 +73,25 @@ def fit_lasso(X, y, lam0, family="gaussian", fit_intercept=False):
     return _lean_fit(X, y, "penalized", lam0 * math.sqrt(X.shape[0]), family, fit_intercept)
 
 
+def fit_sqrt_lasso(X, y, lam0, max_iter=100, rtol=1e-10):
+    r"""Square-root Lasso :math:`\arg\min \lVert y - X\beta\rVert_2/\sqrt n + \lambda\lVert\beta\rVert_1` with
+    :math:`\lambda = \lambda_0\sqrt{2/\pi}/\sqrt n` (no intercept), matched to FGSM's effective penalty.
+
+    Its stationarity condition is that of the Lasso with :math:`\alpha = \lambda\sqrt n\lVert r\rVert_2
+    = \lambda_0\sqrt{2/\pi}\lVert r\rVert_2`; it is solved by the fixed-point (scaled-Lasso) iteration
+    :math:`\alpha_{k+1} = \lambda_0\sqrt{2/\pi}\lVert y - X\hat\beta(\alpha_k)\rVert_2` with
+    :class:`~companion.estimators.PenalizedGLM` fits, which decreases the convex objective."""
+    c = lam0 * math.sqrt(2.0 / math.pi)
+    alpha = c * float(np.linalg.norm(y))
+    for _ in range(max_iter):
+        b = _lean_fit(X, y, "penalized", alpha, "gaussian", False)
+        new = c * float(np.linalg.norm(y - X @ b))
+        if abs(new - alpha) <= rtol * alpha:
+            return b
+        alpha = new
+    raise RuntimeError("square-root Lasso fixed point did not converge")
+
+
 def cache_dir() -> Path:
     """``$COMPANION_CACHE_DIR`` or ``<repository>/.mc_cache``."""
     env = os.environ.get("COMPANION_CACHE_DIR")
@@ -148,6 +167,8 @@ class AutoScalingResult:
     pred_bias_sd: dict
     pred2_p_zero: np.ndarray    # FGSM with the finite-n correction [n index, sigma index]
     pred2_bias_sd: np.ndarray
+    paired_p_zero_diff: np.ndarray     # FGSM - square-root Lasso, share of zeros, same data [n index, sigma index]
+    paired_p_zero_diff_se: np.ndarray
     abs_resid_ratio: np.ndarray     # mean over reps of sum|r_i| / (n sigma) at the FGSM fit, per sigma (largest n)
     abs_resid_ratio_se: np.ndarray
     equivariance: dict
@@ -157,7 +178,7 @@ class AutoScalingResult:
     def table(self) -> list:
         """Rows (estimator, n, sigma, p_zero, se, predicted, bias/sd, se, predicted) for printing."""
         rows = []
-        for est in ("fgsm", "lasso"):
+        for est in ("fgsm", "lasso", "sqrt_lasso"):
             for a, n in enumerate(self.ns):
                 for k, s in enumerate(self.sigmas):
                     rows.append((est, int(n), float(s), self.p_zero[est][a, k], self.p_zero_se[est][a, k],
@@ -184,7 +205,8 @@ def run(scale=None, n_jobs=None) -> AutoScalingResult:
     beta0 = np.asarray(BETA0)
     zero = beta0 == 0
     designs = {s: linear_design(BETA0, sigma=s, name=f"sigma={s}") for s in SIGMAS}
-    fits = {"fgsm": functools.partial(fit_fgsm_l1, lam0=LAM0), "lasso": functools.partial(fit_lasso, lam0=LAM0)}
+    fits = {"fgsm": functools.partial(fit_fgsm_l1, lam0=LAM0), "lasso": functools.partial(fit_lasso, lam0=LAM0),
+            "sqrt_lasso": functools.partial(fit_sqrt_lasso, lam0=LAM0)}
     settings = [Setting(f"{est}|{s}", designs[s], f) for s in SIGMAS for est, f in fits.items()]
     mc = run_experiment(settings, ns=ns, reps=reps, seed=SEED, scale="quick", n_jobs=n_jobs,
                         cache_dir=cache_dir(), progress=False, salt=SALT)
@@ -200,7 +222,8 @@ def run(scale=None, n_jobs=None) -> AutoScalingResult:
     for k, s in enumerate(SIGMAS):
         pq = asy.population_quantities(designs[s])
         for e in fits:
-            lim = asy.orthogonal_limit(pq, LAM0, "fgsm" if e == "fgsm" else "lasso")
+            # the square-root Lasso with lambda = lam0 sqrt(2/pi)/sqrt(n) has FGSM's limit (V = 0 here)
+            lim = asy.orthogonal_limit(pq, LAM0, "lasso" if e == "lasso" else "fgsm")
             pred_pz[e][k] = float(np.mean(lim["p_zero"][zero]))
             pred_bs[e][k] = float(lim["bias"][0] / math.sqrt(lim["variance"][0]))
             E = mc.scaled_errors(f"{e}|{s}")              # (A, reps, p)
@@ -218,6 +241,15 @@ def run(scale=None, n_jobs=None) -> AutoScalingResult:
             pred2_pz[a, k] = float(np.mean(lim2["p_zero"][zero]))
             pred2_bs[a, k] = float(lim2["bias"][0] / math.sqrt(lim2["variance"][0]))
 
+    # paired: FGSM - square-root Lasso on the same data sets (share of zero coefficients set to 0)
+    pdiff, pdiff_se = np.zeros((A, K)), np.zeros((A, K))
+    for k, s in enumerate(SIGMAS):
+        for a in range(A):
+            zf = (mc.estimates[f"fgsm|{s}"][a][:, zero] == 0).mean(axis=1)
+            zq = (mc.estimates[f"sqrt_lasso|{s}"][a][:, zero] == 0).mean(axis=1)
+            pdiff[a, k] = (zf - zq).mean()
+            pdiff_se[a, k] = max((zf - zq).std(ddof=1), 1.0 / reps) / math.sqrt(reps)
+
     # square-root-Lasso link: sum|r_i| / n at the FGSM fit estimates kappa = sigma sqrt(2/pi)
     n_big = int(ns[-1])
     ratio, ratio_se = np.zeros(K), np.zeros(K)
@@ -232,13 +264,13 @@ def run(scale=None, n_jobs=None) -> AutoScalingResult:
 
     v = {}
     a = A - 1
-    for e, label in (("fgsm", "FGSM"), ("lasso", "Lasso")):
+    for e, label in (("fgsm", "FGSM"), ("lasso", "Lasso"), ("sqrt_lasso", "square-root Lasso")):
         rng_p, tol_p = _constant_across(pz[e][a], pz_se[e][a])
         rng_b, tol_b = _constant_across(bs[e][a], bs_se[e][a])
-        if e == "fgsm":
-            v["fgsm_p_zero_constant_in_sigma"] = _verdict(rng_p, tol_p, rng_p <= tol_p,
+        if e != "lasso":
+            v[f"{e}_p_zero_constant_in_sigma"] = _verdict(rng_p, tol_p, rng_p <= tol_p,
                                                           f"{label}: range of P(zero) across sigma <= 3 SE")
-            v["fgsm_bias_sd_constant_in_sigma"] = _verdict(rng_b, tol_b, rng_b <= tol_b,
+            v[f"{e}_bias_sd_constant_in_sigma"] = _verdict(rng_b, tol_b, rng_b <= tol_b,
                                                            f"{label}: range of bias/sd across sigma <= 3 SE")
         else:
             v["lasso_p_zero_changes_with_sigma"] = _verdict(rng_p, tol_p, rng_p > tol_p,
@@ -251,6 +283,10 @@ def run(scale=None, n_jobs=None) -> AutoScalingResult:
                                                   f"{label}: max over sigma of |sim - limit| / SE, n = {n_big}")
         v[f"{e}_bias_sd_matches_limit"] = _verdict(zb.max(), 3.0, zb.max() <= 3.0,
                                                    f"{label}: max over sigma of |sim - limit| / SE, n = {n_big}")
+    zd = np.abs(pdiff - (pred2_pz - pred_pz["fgsm"][None, :])) / pdiff_se
+    v["fgsm_minus_sqrt_lasso_p_zero_second_order"] = _verdict(
+        zd.max(), 3.0, zd.max() <= 3.0,
+        "paired P(zero) difference FGSM - square-root Lasso vs the second-order FGSM term: max |z| over n, sigma")
     zr = np.abs(ratio - math.sqrt(2.0 / math.pi)) / ratio_se
     v["mean_abs_residual_estimates_kappa"] = _verdict(zr.max(), 3.0, zr.max() <= 3.0,
                                                       "max over sigma of |mean sum|r_i|/(n sigma) - sqrt(2/pi)| / SE")
@@ -259,4 +295,4 @@ def run(scale=None, n_jobs=None) -> AutoScalingResult:
     v["lasso_not_scale_equivariant"] = _verdict(eq["lasso"], 1e-3, eq["lasso"] > 1e-3,
                                                 "relative error of b(X, 3y) = 3 b(X, y) for the Lasso (must be large)")
     return AutoScalingResult(np.asarray(SIGMAS), np.asarray(ns), reps, scale, LAM0, beta0, pz, pz_se, bs, bs_se,
-                             pred_pz, pred_bs, pred2_pz, pred2_bs, ratio, ratio_se, eq, v, mc.chunks_computed)
+                             pred_pz, pred_bs, pred2_pz, pred2_bs, pdiff, pdiff_se, ratio, ratio_se, eq, v, mc.chunks_computed)
