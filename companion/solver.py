@@ -64,6 +64,7 @@ from numba import njit
 from scipy.special import expit
 from sklearn.exceptions import ConvergenceWarning
 
+from ._solver_kernels import _assemble_split, _bern_l1_newton, _cd_box_qp
 from .penalties import Bridge, get_penalty
 
 __all__ = ["FitResult", "_fit_fgsm", "_fit_penalized", "fgsm_objective", "penalized_objective"]
@@ -72,37 +73,6 @@ __all__ = ["FitResult", "_fit_fgsm", "_fit_penalized", "fgsm_objective", "penali
 # ----------------------------------------------------------------------------------------------
 # numba kernels
 # ----------------------------------------------------------------------------------------------
-@njit(cache=True)
-def _cd_box_qp(H, g, x, lb, tol, max_sweeps):
-    """Minimise g'd + d'Hd/2 subject to x + d >= lb by cyclic coordinate descent."""
-    m = g.shape[0]
-    d = np.zeros(m)
-    Hd = np.zeros(m)
-    sweeps = 0
-    for sweep in range(max_sweeps):
-        sweeps = sweep + 1
-        maxchg = 0.0
-        for k in range(m):
-            hkk = H[k, k]
-            if hkk <= 0.0:
-                continue
-            new = d[k] - (g[k] + Hd[k]) / hkk
-            low = lb[k] - x[k]
-            if new < low:
-                new = low
-            delta = new - d[k]
-            if delta != 0.0:
-                d[k] = new
-                for i in range(m):
-                    Hd[i] += delta * H[i, k]
-                c = abs(delta) * np.sqrt(hkk)
-                if c > maxchg:
-                    maxchg = c
-        if maxchg <= tol:
-            break
-    return d, sweeps
-
-
 @njit(cache=True, fastmath=True)
 def _bern_scalars(theta, ytil, epsT, eps):
     """Per-observation quantities of softplus(-ytil*theta + eps*T): value, phi_theta, phi_thetaT,
@@ -171,40 +141,6 @@ def _bern_value(X, ytil, b0, beta, epsT):
     return val
 
 
-@njit(cache=True)
-def _assemble_split(gz, GT, Hzz, hzT, hTT, w, fit_intercept):
-    """Gradient and Hessian in zeta = (b0, u, v) with beta = u - v, T = w'(u + v) + c."""
-    p = w.shape[0]
-    off = 1 if fit_intercept else 0
-    m = off + 2 * p
-    g = np.empty(m)
-    H = np.empty((m, m))
-    for j in range(p):
-        gb = gz[off + j]
-        g[off + j] = gb + GT * w[j]
-        g[off + p + j] = -gb + GT * w[j]
-        for k in range(p):
-            hbb = Hzz[off + j, off + k]
-            hw = hzT[off + j] * w[k]
-            wh = w[j] * hzT[off + k]
-            ww = hTT * w[j] * w[k]
-            H[off + j, off + k] = hbb + hw + wh + ww
-            H[off + p + j, off + p + k] = hbb - hw - wh + ww
-            H[off + j, off + p + k] = -hbb + hw - wh + ww
-            H[off + p + j, off + k] = -hbb - hw + wh + ww
-    if fit_intercept:
-        g[0] = gz[0]
-        H[0, 0] = Hzz[0, 0]
-        for j in range(p):
-            h0 = Hzz[0, 1 + j] + hzT[0] * w[j]
-            H[0, 1 + j] = h0
-            H[1 + j, 0] = h0
-            h0v = -Hzz[0, 1 + j] + hzT[0] * w[j]
-            H[0, 1 + p + j] = h0v
-            H[1 + p + j, 0] = h0v
-    return g, H
-
-
 # ----------------------------------------------------------------------------------------------
 # problem description
 # ----------------------------------------------------------------------------------------------
@@ -234,6 +170,8 @@ class _Problem:
         self.ytil = 2.0 * y - 1.0 if family == "bernoulli" else None
         self.gram = gram              # Gaussian: X1'X1 (constant part of the Hessian)
         self.passes = 0               # passes over X (matrix products with X)
+        self._XT = None               # Bernoulli kernels: C-ordered transpose of a small X
+        self.last = None              # Bernoulli kernels: (b0, beta, objective) of the last iterate
 
     # theta, T -------------------------------------------------------------------------------
     def theta(self, b0, beta):
@@ -398,8 +336,38 @@ class _Problem:
 # ----------------------------------------------------------------------------------------------
 # Newton solvers
 # ----------------------------------------------------------------------------------------------
+#: reuse the previous Hessian after a full step that cut the optimality residual by this factor
+_LAG_RATIO = 0.01
+#: designs with n * p up to this use the cache-resident transposed-design kernels
+_SMALL_NP = 1 << 17
+
+
+def _bern_newton(pb, b0, beta, tol, max_iter, it0=0):
+    """Bernoulli datafit (FGSM or twin) with L1-type T: the whole loop in one numba kernel."""
+    X = pb.X
+    if not (X.flags.c_contiguous and X.dtype == np.float64):
+        X = np.ascontiguousarray(X, dtype=np.float64)
+    small = pb.n * pb.p <= _SMALL_NP
+    if small:
+        XT = pb._XT
+        if XT is None:
+            XT = pb._XT = np.ascontiguousarray(X.T)
+            pb.passes += 1
+    else:
+        XT = np.empty((0, 0))
+    b0, beta, k, kkt, val, passes, _ = _bern_l1_newton(
+        X, XT, small, pb.ytil, np.asarray(pb.w, dtype=np.float64), pb.c, pb.eps, pb.alpha,
+        float(b0), np.asarray(beta, dtype=np.float64), bool(pb.fit_intercept), float(tol),
+        int(max_iter), int(it0), _LAG_RATIO)
+    pb.passes += passes
+    pb.last = (b0, beta, val)
+    return b0, beta, k, kkt, val
+
+
 def _split_newton(pb, b0, beta, mu, tol, max_iter, it0=0):
     """Proximal Newton in split variables for L1-type T.  Returns b0, beta, iterations, kkt."""
+    if pb.family == "bernoulli" and pb.kind != "max":
+        return _bern_newton(pb, b0, beta, tol, max_iter, it0)
     p = pb.p
     fi = pb.fit_intercept
     w = pb.w
@@ -699,7 +667,11 @@ def _zero_is_optimal(pb):
 
 def _solve_convex(pb, b0, beta, tol, max_iter):
     """Solve one convex problem; returns b0, beta, n_iter, converged, kkt."""
-    if _zero_is_optimal(pb):
+    fast_bern = pb.family == "bernoulli" and pb.kind != "max" and pb.r is None
+    if fast_bern and not np.any(beta) and b0 == _intercept0(pb.y, pb.family, pb.fit_intercept):
+        # the kernel's first optimality test at the intercept-only point *is* the zero check
+        pass
+    elif _zero_is_optimal(pb):
         b0z = _intercept0(pb.y, pb.family, pb.fit_intercept)
         betaz = np.zeros(pb.p)
         kkt = _kkt_residual(pb, b0z, betaz)
@@ -827,7 +799,12 @@ def _fit(X, y, strength, family, penalty, mode, fit_intercept, tol, max_iter, co
         b0, beta, k, conv, kkt = _solve_convex(pb, b0, beta, tol, max_iter)
         passes += pb.passes
         minimizer = "global (convex problem)"
-        obj_path = [full_objective(b0, beta)]
+        last = pb.last
+        if (pen.is_l1_type and last is not None and last[0] == b0 and last[1] is beta
+                and pb.c == 0.0):
+            obj_path = [last[2]]  # the kernel's value at the returned point (T = P for L1 types)
+        else:
+            obj_path = [full_objective(b0, beta)]
         n_iter = k
     else:
         # LLA / MM from the L1 fit (SCAD/MCP: L1 weighted by lam)
