@@ -46,6 +46,12 @@ def verdict(value, tol, passed=None, kind="<="):
     return {"value": value, "tolerance": float(tol), "kind": kind, "passed": bool(passed)}
 
 
+def fmt(x, floor=1e-6):
+    """3 significant digits, or ``< floor`` for values at solver/round-off level (so that printed
+    outputs do not depend on the last bits of a solver)."""
+    return f"< {floor:.0e}" if abs(x) < floor else f"{x:.3g}"
+
+
 def schema_penalties():
     """The penalties of the chapter (SCAD and MCP with their own threshold ``lam = 1``)."""
     return {"L1": L1(), "L0.5": Bridge(0.5), "L2": Bridge(2.0), "SCAD": SCAD(1.0), "MCP": MCP(1.0)}
@@ -115,7 +121,7 @@ class GeneralizedFGSMResult:
         out = []
         for k, v in self.verdicts.items():
             op = "<=" if v["kind"] == "<=" else ">="
-            out.append(f"{k:48s} {v['value']:.3g} {op} {v['tolerance']:.3g}  "
+            out.append(f"{k:48s} {fmt(v['value'], min(1e-6, v['tolerance']))} {op} {v['tolerance']:.3g}  "
                        f"{'PASS' if v['passed'] else 'FAIL'}")
         return out
 
