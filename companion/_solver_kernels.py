@@ -202,11 +202,49 @@ def _wgram_big(X, D, buf, Hb):
     Hb[:, :] = np.dot(buf.T, X)
 
 
+@njit(cache=True, fastmath=True)
+def _second_order_sub(X, ytil, eps, D, stride, fi, A, B, Hzz, hz):
+    """Row-subsampled (every ``stride``-th observation, scaled by ``stride``) second-order terms:
+    sum_i D_i a_i a_i' with a_i = (1, x_i, -eps ytil_i) -- Hzz, hz and hTT from the same rows, so
+    the model Hessian stays positive semi-definite.  Returns hTT."""
+    n, p = X.shape
+    off = 1 if fi else 0
+    q = off + p
+    ms = A.shape[0]
+    for r in range(ms):
+        i = r * stride
+        di = D[i]
+        if fi:
+            A[r, 0] = 1.0
+        for j in range(p):
+            A[r, off + j] = X[i, j]
+        A[r, q] = -eps * ytil[i]
+        for j in range(q + 1):
+            B[r, j] = A[r, j] * di
+    M = np.dot(B.T, A)
+    for j in range(q):
+        hz[j] = stride * M[j, q]
+        for l in range(q):
+            Hzz[j, l] = stride * M[j, l]
+    return stride * M[q, q]
+
+
+@njit(cache=True)
+def _transpose(X):
+    n, p = X.shape
+    XT = np.empty((p, n))
+    for i in range(n):
+        for j in range(p):
+            XT[j, i] = X[i, j]
+    return XT
+
+
 @njit(cache=True)
 def _bern_l1_newton(X, XT, small, ytil, w, c, eps, alpha, b0, beta0, fi, tol, max_iter, it0,
-                    lag_ratio):
+                    lag_ratio, sub_stride, sub_iters):
     """Proximal Newton in split variables for sum softplus(-ytil theta + eps T) + alpha T,
-    T = w'|beta| + c.  Returns b0, beta, iterations, kkt, value, passes over X, Gram products."""
+    T = w'|beta| + c.  Returns b0, beta, iterations, kkt, value, passes over X, Gram products.
+    ``small``: work on the C-ordered transpose (built here; counted as one pass)."""
     n = ytil.shape[0]
     p = w.shape[0]
     off = 1 if fi else 0
@@ -217,6 +255,11 @@ def _bern_l1_newton(X, XT, small, ytil, w, c, eps, alpha, b0, beta0, fi, tol, ma
     thf = np.empty(n)
     thn = np.empty(n)
     F = np.empty((3, n))
+    Fn = np.empty((3, n))
+    passes = 0.0
+    if small:
+        XT = _transpose(X)
+        passes += 1.0
     G = np.empty((3, p))
     if small:
         buf = np.empty((n, 1))
@@ -225,6 +268,9 @@ def _bern_l1_newton(X, XT, small, ytil, w, c, eps, alpha, b0, beta0, fi, tol, ma
         buf = np.empty((n, p))
         bufs = np.empty(1)
     Hb = np.empty((p, p))
+    msub = (n + sub_stride - 1) // sub_stride if sub_stride > 1 else 0
+    Asub = np.empty((msub, off + p + 1))
+    Bsub = np.empty((msub, off + p + 1))
     Hzz = np.empty((q, q))
     hzH = np.empty(q)
     hTTH = 0.0
@@ -233,7 +279,12 @@ def _bern_l1_newton(X, XT, small, ytil, w, c, eps, alpha, b0, beta0, fi, tol, ma
     have_H = False
     prev_full = False
     prev_kkt = np.inf
-    passes = _xbeta(X, XT, small, beta, b0, theta)
+    passes += _xbeta(X, XT, small, beta, b0, theta)
+    have_F = False
+    sS = 0.0
+    sD = 0.0
+    sSn = 0.0
+    sDn = 0.0
     ngram = 0
     k = it0
     kkt = np.inf
@@ -242,8 +293,9 @@ def _bern_l1_newton(X, XT, small, ytil, w, c, eps, alpha, b0, beta0, fi, tol, ma
         T = c
         for j in range(p):
             T += w[j] * abs(beta[j])
-        val, sS, sD = _bern_pass(theta, ytil, eps * T, eps, F)
-        val += alpha * T
+        if not have_F:  # else F, val, sS, sD come from the accepted full step
+            val, sS, sD = _bern_pass(theta, ytil, eps * T, eps, F)
+            val += alpha * T
         GT = eps * sS + alpha
         hTT = eps * eps * sD
         _xt3(X, XT, small, F, G)
@@ -271,7 +323,13 @@ def _bern_l1_newton(X, XT, small, ytil, w, c, eps, alpha, b0, beta0, fi, tol, ma
         if kkt <= tol or k >= max_iter:
             break
         k += 1
-        if not (have_H and prev_full and kkt <= lag_ratio * prev_kkt):
+        if k - it0 <= sub_iters and sub_stride > 1:
+            # early iterations (far from the solution: the model is crude anyway): Hessian from a
+            # row subsample, a fraction 1/sub_stride of a Gram product
+            hTTH = _second_order_sub(X, ytil, eps, F[2], sub_stride, fi, Asub, Bsub, Hzz, hzH)
+            passes += 1.0 / sub_stride
+            have_H = False
+        elif not (have_H and prev_full and kkt <= lag_ratio * prev_kkt):
             if small:
                 _wgram_small(XT, F[2], bufs, Hb)
             else:
@@ -337,7 +395,11 @@ def _bern_l1_newton(X, XT, small, ytil, w, c, eps, alpha, b0, beta0, fi, tol, ma
             Tn = c
             for j in range(p):
                 Tn += w[j] * abs(betan[j])
-            vn = _bern_val(thc, ytil, eps * Tn) + alpha * Tn
+            if t == 1.0:  # full step: keep the per-observation terms for the next iteration
+                vn, sSn, sDn = _bern_pass(thc, ytil, eps * Tn, eps, Fn)
+                vn += alpha * Tn
+            else:
+                vn = _bern_val(thc, ytil, eps * Tn) + alpha * Tn
             if vn <= val + 1e-4 * t * dec or (vn <= val and t < 1e-8):
                 accepted = True
                 break
@@ -356,8 +418,16 @@ def _bern_l1_newton(X, XT, small, ytil, w, c, eps, alpha, b0, beta0, fi, tol, ma
             tmp = theta
             theta = thf
             thf = tmp
+            tmp = F
+            F = Fn
+            Fn = tmp
+            val = vn
+            sS = sSn
+            sD = sDn
+            have_F = True
         else:
             passes += _xbeta(X, XT, small, beta, b0, theta)
+            have_F = False
         prev_full = t == 1.0
         prev_kkt = kkt
     return b0, beta, k, kkt, val, passes, ngram

@@ -170,7 +170,6 @@ class _Problem:
         self.ytil = 2.0 * y - 1.0 if family == "bernoulli" else None
         self.gram = gram              # Gaussian: X1'X1 (constant part of the Hessian)
         self.passes = 0               # passes over X (matrix products with X)
-        self._XT = None               # Bernoulli kernels: C-ordered transpose of a small X
         self.last = None              # Bernoulli kernels: (b0, beta, objective) of the last iterate
 
     # theta, T -------------------------------------------------------------------------------
@@ -338,6 +337,11 @@ class _Problem:
 # ----------------------------------------------------------------------------------------------
 #: reuse the previous Hessian after a full step that cut the optimality residual by this factor
 _LAG_RATIO = 0.01
+#: the first _SUB_ITERS Newton iterations of large problems use a Hessian from every
+#: stride-th observation, stride <= _SUB_STRIDE chosen so that at least _SUB_MIN_ROWS * p rows remain
+_SUB_ITERS = 2
+_SUB_STRIDE = 4
+_SUB_MIN_ROWS = 50
 #: designs with n * p up to this use the cache-resident transposed-design kernels
 _SMALL_NP = 1 << 17
 
@@ -348,17 +352,14 @@ def _bern_newton(pb, b0, beta, tol, max_iter, it0=0):
     if not (X.flags.c_contiguous and X.dtype == np.float64):
         X = np.ascontiguousarray(X, dtype=np.float64)
     small = pb.n * pb.p <= _SMALL_NP
-    if small:
-        XT = pb._XT
-        if XT is None:
-            XT = pb._XT = np.ascontiguousarray(X.T)
-            pb.passes += 1
-    else:
-        XT = np.empty((0, 0))
+    XT = np.empty((0, 0))
+    stride = 1
+    if not small:
+        stride = max(1, min(_SUB_STRIDE, pb.n // (_SUB_MIN_ROWS * max(pb.p, 1))))
     b0, beta, k, kkt, val, passes, _ = _bern_l1_newton(
         X, XT, small, pb.ytil, np.asarray(pb.w, dtype=np.float64), pb.c, pb.eps, pb.alpha,
         float(b0), np.asarray(beta, dtype=np.float64), bool(pb.fit_intercept), float(tol),
-        int(max_iter), int(it0), _LAG_RATIO)
+        int(max_iter), int(it0), _LAG_RATIO, stride, _SUB_ITERS)
     pb.passes += passes
     pb.last = (b0, beta, val)
     return b0, beta, k, kkt, val
