@@ -24,6 +24,7 @@ NAMES = [
     "scad_n15: oracle sd at largest n",
     "bridge: oracle sd at largest n",
     "|bias| n^-1/5 > n^-1/3 at largest n",
+    "P(b3=0): n^3/8 rate > Theorem C rate, largest n",
 ]
 
 

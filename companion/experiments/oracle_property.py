@@ -10,6 +10,8 @@ Settings (all fitted by ``companion.estimators.GeneralizedFGSM``, common random 
 * ``bridge``: :math:`L_{1/2}`-FGSM with :math:`n\varepsilon_n = \lambda_0 n^{3/8}` (between the Theorem C rate
   :math:`n^{1/4}` and :math:`n^{1/2}`, so zeros are killed with probability :math:`\to 1` and the bias on the
   support vanishes like :math:`n^{-1/8}`);
+* ``bridge_thmC``: the same at the Theorem C rate :math:`n\varepsilon_n = \lambda_0 n^{r/2}`, where the
+  limit keeps a point mass below one at zero (shown for contrast, no verdict);
 * ``oracle``: least squares on the true support (the known-support MLE), zero elsewhere.
 
 ``run()`` returns an :class:`OracleResult` with per-``n`` summaries and ``verdicts``.
@@ -25,11 +27,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..asymptotics import population_quantities, scad_support_bias, theorem_c_leftover_bias
+from ..asymptotics import limit_draws, population_quantities, scad_support_bias, theorem_c_leftover_bias
 from ..designs import linear_design
 from ..montecarlo import Setting, run_experiment
 
-__all__ = ["run", "OracleResult", "DESIGN", "SCALES", "fit_scad", "fit_bridge", "fit_oracle",
+__all__ = ["run", "OracleResult", "DESIGN", "SCALES", "fit_scad", "fit_bridge", "fit_bridge_rate", "fit_oracle",
            "lam_scad", "eps_bridge"]
 
 DESIGN = linear_design((1.0, 0.5, 0.0), noise="exponential", sigma=1.0, mean=1.0,
@@ -72,6 +74,11 @@ def fit_bridge(X, y, lam0=LAM0_BRIDGE, r=R_BRIDGE):
     return _gfgsm(X, y, penalty="bridge", r=r, eps=eps_bridge(X.shape[0], lam0, r))
 
 
+def fit_bridge_rate(X, y, lam0=LAM0_BRIDGE, r=R_BRIDGE, gamma=0.25):
+    """L_r-FGSM with n eps_n = lam0 n^gamma (gamma = r/2: the Theorem C rate)."""
+    return _gfgsm(X, y, penalty="bridge", r=r, eps=lam0 * float(X.shape[0]) ** (gamma - 1.0))
+
+
 def fit_oracle(X, y):
     """Least squares on the true support (the oracle / known-support MLE)."""
     b = np.zeros(X.shape[1])
@@ -83,6 +90,8 @@ def settings():
     return [Setting("scad_n13", DESIGN, functools.partial(fit_scad, c=C13, power=1 / 3)),
             Setting("scad_n15", DESIGN, functools.partial(fit_scad, c=C15, power=1 / 5)),
             Setting("bridge", DESIGN, functools.partial(fit_bridge, lam0=LAM0_BRIDGE, r=R_BRIDGE)),
+            Setting("bridge_thmC", DESIGN, functools.partial(fit_bridge_rate, lam0=LAM0_BRIDGE, r=R_BRIDGE,
+                                                             gamma=R_BRIDGE / 2)),
             Setting("oracle", DESIGN, fit_oracle)]
 
 
@@ -111,6 +120,7 @@ class OracleResult:
     conditional_se: dict = field(default_factory=dict)
     good_fraction: dict = field(default_factory=dict)
     minimizers: dict = field(default_factory=dict)
+    thm_c_limit_p_zero: dict = field(default_factory=dict)   # rule -> P(u_3 = 0) in the Theorem C limit
     pq: object = None
     verdicts: dict = field(default_factory=dict)
 
@@ -225,6 +235,9 @@ def run(scale=None, n_jobs=None, cache_dir=CACHE_DIR):
             cs.append(d.std(axis=0, ddof=1) / math.sqrt(max(good.sum(), 1)))
         out.conditional_bias[s], out.conditional_se[s], out.good_fraction[s] = map(np.array, (cb, cs, gf))
     out.minimizers = minimizer_check(int(ns[1]), 100)
+    for rule in ("global", "local"):
+        draws = limit_draws(pq, LAM0_BRIDGE, r=R_BRIDGE, estimator="fgsm", n_draws=20000, seed=1, rule=rule)
+        out.thm_c_limit_p_zero[rule] = float(np.mean(draws[:, 2] == 0))
 
     v = {}
     last = -1
@@ -247,5 +260,8 @@ def run(scale=None, n_jobs=None, cache_dir=CACHE_DIR):
     d = np.abs(out.paired_bias["scad_n15"][last]) - np.abs(out.paired_bias["scad_n13"][last])
     se = np.hypot(out.paired_bias_se["scad_n15"][last], out.paired_bias_se["scad_n13"][last])
     v["|bias| n^-1/5 > n^-1/3 at largest n"] = verdict(-(d / se).min(), -3.0, "-(difference)/SE <= -3")
+    d = out.p_zero["bridge"][last] - out.p_zero["bridge_thmC"][last]
+    se = math.hypot(out.p_zero_se["bridge"][last], out.p_zero_se["bridge_thmC"][last])
+    v["P(b3=0): n^3/8 rate > Theorem C rate, largest n"] = verdict(-d / se, -3.0, "-(difference)/SE <= -3")
     out.verdicts = v
     return out
