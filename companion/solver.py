@@ -171,11 +171,19 @@ class _Problem:
         self.gram = gram              # Gaussian: X1'X1 (constant part of the Hessian)
         self.passes = 0               # passes over X (matrix products with X)
         self.last = None              # Bernoulli kernels: (b0, beta, objective) of the last iterate
+        self._theta_cache = None
 
     # theta, T -------------------------------------------------------------------------------
     def theta(self, b0, beta):
+        # one-entry cache: the line search's accepted trial point is the next derivative point
+        # and the polish starts from the last Newton iterate
+        c = self._theta_cache
+        if c is not None and c[0] == b0 and np.array_equal(c[1], beta):
+            return c[2].copy()
         self.passes += 1
-        return self.X @ beta + b0
+        th = self.X @ beta + b0
+        self._theta_cache = (b0, np.array(beta, dtype=float), th)
+        return th.copy()
 
     def T(self, beta):
         if self.r is None:
@@ -291,6 +299,14 @@ class _Problem:
             return np.concatenate(([v.sum()], g))
         return g
 
+    def xt2(self, a, b):
+        """X1' a and X1' b in one pass over X."""
+        self.passes += 1
+        G = self.X.T @ np.column_stack((a, b))
+        if self.fit_intercept:
+            return np.concatenate(([a.sum()], G[:, 0])), np.concatenate(([b.sum()], G[:, 1]))
+        return G[:, 0].copy(), G[:, 1].copy()
+
     # derivatives in (z, T) space -------------------------------------------------------------
     def derivs(self, b0, beta, mu):
         if self.family == "bernoulli" and self.kind != "max":
@@ -302,15 +318,15 @@ class _Problem:
         theta = self.theta(b0, beta)
         T = self.T(beta)
         val, f1, fT, f11, f1T, fTT = self.phi(theta, T, mu)
-        gz = self.xt(f1)
         Hzz = self.wgram(f11)
         if fT is None:
+            gz = self.xt(f1)
             GT = self.alpha
             hzT = np.zeros_like(gz)
             hTT = 0.0
         else:
+            gz, hzT = self.xt2(f1, f1T)
             GT = float(fT.sum()) + self.alpha
-            hzT = self.xt(f1T)
             hTT = float(fTT.sum())
         return val, gz, GT, Hzz, hzT, hTT
 
@@ -492,22 +508,58 @@ def _gaussian_polish(pb, b0, beta, mu):
     sgn = np.sign(beta[act])
     T = float(w[act] @ np.abs(beta[act])) + c
     q = len(act) + (1 if fi else 0)
+    empty = np.zeros(0, dtype=int)
     if eps * T > 0:
         # observations inside the smoothed kink: |A - B| = 2|r| eps T small relative to mu
         kinkv = 2.0 * np.abs(r) * eps * T / max(mu, 1e-300)
         cand = np.flatnonzero(kinkv < 30.0)
         if cand.size > q:
-            cand = cand[np.argsort(np.abs(r[cand]))[:q]]
-        Z = cand
+            # the band holds more observations than the face can pin to zero: generic position
+            # (no residual exactly 0, typical for n >> p) first, then the q smallest residuals
+            faces = [empty, cand[np.argsort(np.abs(r[cand]))[:q]]]
+        elif cand.size:
+            faces = [cand, empty]
+        else:
+            faces = [empty]
     else:
-        Z = np.zeros(0, dtype=int)
-    sigma = np.sign(r)
-    sigma[sigma == 0] = 1.0
-    sigma[Z] = 0.0
+        faces = [empty]
+    for Z in faces:
+        sigma = np.sign(r)
+        sigma[sigma == 0] = 1.0
+        sigma[Z] = 0.0
+        for _ in range(_POLISH_FLIPS + 1):
+            out = _gaussian_face(pb, act, sgn, Z, sigma, T)
+            if not isinstance(out, np.ndarray):
+                break
+            # a few residuals of the smoothed fit have the wrong sign: flip them and re-solve
+            # (primal active-set step on the piecewise quadratic; acceptance needs the full KKT)
+            if out.size > max(q, 0.01 * n):
+                out = None
+                break
+            sigma[out] = -sigma[out]
+            out = None
+        if out is not None:
+            return out
+    return None
+
+
+#: intermediate smoothing stages stop at optimality residual _STAGE_TOL * mu
+_STAGE_TOL = 0.1
+#: residual-sign corrections tried per face in the Gaussian polish
+_POLISH_FLIPS = 3
+
+
+def _gaussian_face(pb, act, sgn, Z, sigma, T):
+    """Exact minimiser on the face (support ``act`` with signs ``sgn``, zero residuals ``Z``,
+    residual signs ``sigma``) if it satisfies the full KKT conditions, else None."""
+    X, y, eps, w, c = pb.X, pb.y, pb.eps, pb.w, pb.c
+    n, p = pb.n, pb.p
+    fi = pb.fit_intercept
+    q = len(act) + (1 if fi else 0)
     # design on the face: columns (intercept, active)
     Xa = X[:, act]
     pb.passes += len(act) / max(p, 1)
-    Xs = Xa.T @ sigma
+    Xs, Xay = (Xa.T @ np.column_stack((sigma, y))).T if len(act) else (np.zeros(0), np.zeros(0))
     gsig = np.concatenate(([sigma.sum()], Xs)) if fi else Xs
     gtil = np.concatenate(([0.0], w[act] * sgn)) if fi else w[act] * sgn
     if pb.gram is not None:
@@ -516,7 +568,7 @@ def _gaussian_polish(pb, b0, beta, mu):
     else:  # pragma: no cover - gaussian problems always carry the Gram matrix
         X1 = np.column_stack((np.ones(n), Xa)) if fi else Xa
         G = X1.T @ X1
-    Xty = (np.concatenate(([y.sum()], Xa.T @ y)) if fi else Xa.T @ y)
+    Xty = (np.concatenate(([y.sum()], Xay)) if fi else Xay)
     sy = float(sigma @ y)
     # Q(z) = ||r||^2/2 + eps T sigma'r + n eps^2 T^2/2, r = y - X1 z, T = gtil'z + c
     H = G - eps * (np.outer(gtil, gsig) + np.outer(gsig, gtil)) + n * eps * eps * np.outer(gtil, gtil)
@@ -553,8 +605,9 @@ def _gaussian_polish(pb, b0, beta, mu):
     rn = y - pb.theta(b0n, beta_new)
     out = np.ones(n, dtype=bool)
     out[Z] = False
-    if np.any(rn[out] * sigma[out] < -1e-12 * (1 + np.abs(y).max())):
-        return None
+    bad = out & (rn * sigma < -1e-12 * (1 + np.abs(y).max()))
+    if np.any(bad):
+        return np.flatnonzero(bad)  # residual signs to flip (see _gaussian_polish)
     if nz:
         if eps * Tn <= 0:
             return None
@@ -609,6 +662,7 @@ def _kkt_residual(pb, b0, beta, mu=0.0):
     else:
         nzm = np.ones(p, dtype=bool)
         tg = pb.r * np.sign(beta) * np.abs(beta) ** (pb.r - 1.0)
+    pb.passes += 1
     base_b = X.T @ a
     K0 = float(bT.sum()) + pb.alpha
     ti = np.flatnonzero(tie)
@@ -632,7 +686,11 @@ def _kkt_residual(pb, b0, beta, mu=0.0):
             a = a.copy()
             a[ti] += lam * da
             K0 += float(lam @ dK)
-    gb = X.T @ a
+    if lam.size:
+        pb.passes += 1
+        gb = X.T @ a
+    else:
+        gb = base_b
     res = abs(a.sum()) if fi else 0.0
     if pb.r is None:
         thr = K0 * pb.w
@@ -691,7 +749,9 @@ def _solve_convex(pb, b0, beta, tol, max_iter):
     mu_min = 1e-10 * scale
     k = 0
     while True:
-        b0, beta, k, kkt, _ = newton(pb, b0, beta, mu, tol, max_iter, it0=k)
+        # intermediate smoothing levels only serve to identify the face: solve them loosely
+        stage_tol = tol if mu <= mu_min * 1.0001 else max(tol, _STAGE_TOL * mu)
+        b0, beta, k, kkt, _ = newton(pb, b0, beta, mu, stage_tol, max_iter, it0=k)
         if pb.family == "gaussian" and pb.r is None:
             pol = _gaussian_polish(pb, b0, beta, mu)
             if pol is not None:
@@ -801,9 +861,13 @@ def _fit(X, y, strength, family, penalty, mode, fit_intercept, tol, max_iter, co
         passes += pb.passes
         minimizer = "global (convex problem)"
         last = pb.last
-        if (pen.is_l1_type and last is not None and last[0] == b0 and last[1] is beta
-                and pb.c == 0.0):
-            obj_path = [last[2]]  # the kernel's value at the returned point (T = P for L1 types)
+        if pen.is_l1_type and pb.c == 0.0:  # T = P: the engine's own objective is the full one
+            if last is not None and last[0] == b0 and last[1] is beta:
+                obj_path = [last[2]]  # the kernel's value at the returned point
+            else:
+                p0 = pb.passes
+                obj_path = [pb.objective(b0, beta, 0.0)]
+                passes += pb.passes - p0
         else:
             obj_path = [full_objective(b0, beta)]
         n_iter = k
