@@ -26,7 +26,11 @@ Methods
   model is assembled from one weighted Gram matrix :math:`\tilde X' D \tilde X` per iteration
   (Gaussian: the constant :math:`\tilde X'\tilde X` is computed once and only a few rows are added)
   plus rank-one terms in :math:`T`; the box-constrained model is minimised by coordinate descent
-  (numba) and the step is globalised by an Armijo line search on the true objective.
+  (numba) and the step is globalised by an Armijo line search on the true objective.  For the
+  Bernoulli datafit (FGSM and twin) the whole loop is one numba kernel
+  (:mod:`companion._solver_kernels`): one fused gradient pass, one Gram product (the previous
+  Hessian is reused after a step that cut the residual 100-fold; large problems take their first
+  Hessians from a row subsample) and one ``X beta`` per iteration, no pass for backtracking.
 * **max-type FGSM** (Gaussian, Poisson): the max of the two branches is replaced by the soft-max
   :math:`\mu \log(e^{A/\mu} + e^{B/\mu})` (error at most :math:`\mu\log 2` per observation) and
   :math:`\mu` is decreased geometrically with warm starts.  For the **Gaussian** the objective is
@@ -36,8 +40,12 @@ Methods
   (residuals :math:`r_i + \sigma_i\varepsilon T`, constraints :math:`r_Z = 0`), solved exactly; the
   candidate is accepted only if it satisfies the full KKT conditions (multipliers of
   :math:`r_Z = 0` in :math:`[-\varepsilon T, \varepsilon T]`, signs unchanged, zero coefficients
-  within their subgradient bounds).  Poisson FGSM is returned at the final smoothing level
-  (``mu = 1e-10`` relative), its optimality residual is reported.
+  within their subgradient bounds).  The generic face (no residual pinned at 0) is tried first when
+  the smoothing band holds more observations than the face can pin, and residual signs that the
+  candidate contradicts are flipped and the face re-solved (a few primal active-set steps).
+  Intermediate smoothing levels are solved only to a residual ``0.1 mu``.  Poisson FGSM is
+  returned at the final smoothing level (``mu = 1e-10`` relative), its optimality residual is
+  reported.
 * **bridge r > 1** -- Newton on :math:`(b_0, \beta)` directly (:math:`T` is :math:`C^1`), Armijo line
   search; curvature of :math:`|t|^r` floored near 0.
 * **non-convex** (bridge ``r < 1``, SCAD, MCP) -- local linear approximation / MM: the concave
@@ -354,7 +362,7 @@ class _Problem:
 #: reuse the previous Hessian after a full step that cut the optimality residual by this factor
 _LAG_RATIO = 0.01
 #: the first _SUB_ITERS Newton iterations of large problems use a Hessian from every
-#: stride-th observation, stride <= _SUB_STRIDE chosen so that at least _SUB_MIN_ROWS * p rows remain
+#: stride-th observation, stride <= _SUB_STRIDE such that >= _SUB_MIN_ROWS * p rows remain
 _SUB_ITERS = 2
 _SUB_STRIDE = 4
 _SUB_MIN_ROWS = 50
@@ -373,9 +381,10 @@ def _bern_newton(pb, b0, beta, tol, max_iter, it0=0):
     if not small:
         stride = max(1, min(_SUB_STRIDE, pb.n // (_SUB_MIN_ROWS * max(pb.p, 1))))
     b0, beta, k, kkt, val, passes, _ = _bern_l1_newton(
-        X, XT, small, pb.ytil, np.asarray(pb.w, dtype=np.float64), pb.c, pb.eps, pb.alpha,
-        float(b0), np.asarray(beta, dtype=np.float64), bool(pb.fit_intercept), float(tol),
-        int(max_iter), int(it0), _LAG_RATIO, stride, _SUB_ITERS)
+        X, XT, small, np.asarray(pb.ytil, dtype=np.float64), np.asarray(pb.w, dtype=np.float64),
+        float(pb.c), float(pb.eps), float(pb.alpha), float(b0), np.asarray(beta, dtype=np.float64),
+        bool(pb.fit_intercept), float(tol), int(max_iter), int(it0), _LAG_RATIO, stride,
+        _SUB_ITERS)
     pb.passes += passes
     pb.last = (b0, beta, val)
     return b0, beta, k, kkt, val
