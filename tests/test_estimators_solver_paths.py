@@ -60,3 +60,22 @@ def test_bernoulli_kernel_zero_solution_and_warm_start():
     ref = S._fit_fgsm(X, y, 0.011, "bernoulli", "l1")
     np.testing.assert_allclose(warm.coef, ref.coef, atol=1e-7)
     assert warm.n_iter <= ref.n_iter
+
+
+@pytest.mark.parametrize("n, eps", [(3000, 0.01), (60, 0.2)])
+def test_gaussian_polish_generic_and_pinned_faces_match_cvxpy(n, eps):
+    """n >> p (generic face, no residual at 0) and small n / large eps (residuals pinned at 0)."""
+    cp = pytest.importorskip("cvxpy")
+    rng = np.random.default_rng(7)
+    p = 8
+    X = rng.normal(size=(n, p))
+    y = X[:, :3] @ np.array([1.0, -0.5, 0.25]) + rng.normal(size=n)
+    res = S._fit_fgsm(X, y, eps, "gaussian", "l1")
+    assert res.converged and res.optimality_residual <= 1e-8
+    b, b0 = cp.Variable(p), cp.Variable()
+    obj = cp.sum_squares(cp.abs(y - X @ b - b0) + eps * cp.norm1(b)) / 2
+    prob = cp.Problem(cp.Minimize(obj))
+    prob.solve(solver="CLARABEL", tol_gap_abs=1e-12, tol_gap_rel=1e-12, tol_feas=1e-12)
+    ours = S.fgsm_objective(X, y, res.coef, res.intercept, eps, "gaussian", "l1")
+    assert ours <= prob.value * (1 + 1e-9) + 1e-9
+    np.testing.assert_allclose(res.coef, b.value, atol=1e-5)
