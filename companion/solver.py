@@ -536,16 +536,27 @@ def _gaussian_polish(pb, b0, beta, mu):
         sigma = np.sign(r)
         sigma[sigma == 0] = 1.0
         sigma[Z] = 0.0
+        flipped = np.zeros(n, dtype=np.int8)
         for _ in range(_POLISH_FLIPS + 1):
             out = _gaussian_face(pb, act, sgn, Z, sigma, T)
             if not isinstance(out, np.ndarray):
                 break
             # a few residuals of the smoothed fit have the wrong sign: flip them and re-solve
-            # (primal active-set step on the piecewise quadratic; acceptance needs the full KKT)
+            # (primal active-set step on the piecewise quadratic; acceptance needs the full KKT);
+            # a residual that keeps flipping (third request) sits at the kink: pin it to 0 instead
             if out.size > max(q, 0.01 * n):
                 out = None
                 break
-            sigma[out] = -sigma[out]
+            again = out[flipped[out] >= 2]
+            new = out[flipped[out] < 2]
+            sigma[new] = -sigma[new]
+            flipped[new] += 1
+            if again.size:
+                Z = np.union1d(Z, again)
+                sigma[again] = 0.0
+                if Z.size > q:
+                    out = None
+                    break
             out = None
         if out is not None:
             return out
@@ -555,7 +566,7 @@ def _gaussian_polish(pb, b0, beta, mu):
 #: intermediate smoothing stages stop at optimality residual _STAGE_TOL * mu
 _STAGE_TOL = 0.1
 #: residual-sign corrections tried per face in the Gaussian polish
-_POLISH_FLIPS = 3
+_POLISH_FLIPS = 5
 
 
 def _gaussian_face(pb, act, sgn, Z, sigma, T):
