@@ -18,7 +18,8 @@ function ``fit_fn(X, y) -> coefficient vector`` or a scikit-learn-style estimato
 * **Cache.**  With ``cache_dir`` every finished chunk is written at once (atomically) to
   ``<cache_dir>/<key>.npz``, ``key`` = SHA-256 of the full configuration: design, fit identity
   (qualified name, parameters and source-code hash), ``add_intercept``, ``n``, replication range,
-  seed, ``CACHE_VERSION`` and the user ``salt``.  A rerun, or a run resumed after an
+  seed, ``CACHE_VERSION``, the user ``salt`` and a hash of the package's fitting code
+  (:func:`package_code_hash`).  A rerun, or a run resumed after an
   interruption, computes only the missing chunks; any change of configuration is a different key.
   The stored configuration is checked on load.
 * **Scale.**  ``scale="quick"`` (default; also ``COMPANION_SCALE`` in the environment) or
@@ -50,6 +51,24 @@ __all__ = ["Setting", "EstimatorFit", "MCResult", "run_experiment", "run_replica
            "SCALES", "CACHE_VERSION", "resolve_scale"]
 
 CACHE_VERSION = "mc-1"
+
+#: Modules whose source enters every cache key: a change to the families, penalties, solver or
+#: estimators invalidates cached fits even when the fit function itself is unchanged.
+_CODE_MODULES = ("_validation", "families", "penalties", "solver", "_solver_kernels", "estimators",
+                 "designs", "adversarial")
+
+
+@functools.lru_cache(maxsize=1)
+def package_code_hash() -> str:
+    """SHA-256 (first 16 hex digits) of the source of the modules that compute the fits."""
+    h = hashlib.sha256()
+    here = Path(__file__).resolve().parent
+    for name in _CODE_MODULES:
+        f = here / f"{name}.py"
+        if f.is_file():
+            h.update(name.encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()[:16]
 SCALES = {
     "quick": {"reps": 200, "ns": (100, 400)},
     "full": {"reps": 2000, "ns": (100, 400, 1600, 6400)},
@@ -360,7 +379,7 @@ def run_experiment(settings: Sequence[Setting] | Setting, ns: Sequence[int] | No
             for start in range(0, reps, chunk_size):
                 stop = min(reps, start + chunk_size)
                 cfg = {"setting": scfg, "n": int(n), "start": start, "stop": stop, "seed": int(seed),
-                       "version": CACHE_VERSION, "salt": str(salt)}
+                       "version": CACHE_VERSION, "salt": str(salt), "code": package_code_hash()}
                 cj = json.dumps(canonical_config(cfg), sort_keys=True, separators=(",", ":"))
                 chunks.append((si, ni, start, stop, config_hash(cfg), cj))
 

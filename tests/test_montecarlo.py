@@ -193,3 +193,15 @@ def test_scales_and_progress(monkeypatch, capsys):
     assert "Monte Carlo" in capsys.readouterr().err
     run_experiment([Setting("t", DESIGN, first_row)], ns=[20], reps=5)
     assert capsys.readouterr().err == ""
+
+
+def test_change_of_package_fitting_code_invalidates_the_cache(tmp_path, monkeypatch):
+    import companion.montecarlo as mc
+    s = [Setting("ols", DESIGN, ols)]
+    first = run_experiment(s, ns=[40], reps=10, chunk_size=5, cache_dir=tmp_path)
+    assert first.chunks_computed == 2 and first.chunks_cached == 0
+    again = run_experiment(s, ns=[40], reps=10, chunk_size=5, cache_dir=tmp_path)
+    assert again.chunks_cached == 2 and again.chunks_computed == 0
+    monkeypatch.setattr(mc, "package_code_hash", lambda: "solver-edited")
+    edited = run_experiment(s, ns=[40], reps=10, chunk_size=5, cache_dir=tmp_path)
+    assert edited.chunks_computed == 2 and edited.chunks_cached == 0
