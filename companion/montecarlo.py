@@ -19,7 +19,7 @@ function ``fit_fn(X, y) -> coefficient vector`` or a scikit-learn-style estimato
   ``<cache_dir>/<key>.npz``, ``key`` = SHA-256 of the full configuration: design, fit identity
   (qualified name, parameters and source-code hash), ``add_intercept``, ``n``, replication range,
   seed, ``CACHE_VERSION``, the user ``salt`` and a hash of the package's fitting code
-  (:func:`package_code_hash`).  A rerun, or a run resumed after an
+  (``package_code_hash``).  A rerun, or a run resumed after an
   interruption, computes only the missing chunks; any change of configuration is a different key.
   The stored configuration is checked on load.
 * **Scale.**  ``scale="quick"`` (default; also ``COMPANION_SCALE`` in the environment) or
