@@ -906,6 +906,7 @@ def _fit(X, y, strength, family, penalty, mode, fit_intercept, tol, max_iter, co
         obj_path = [full_objective(b0, beta)]
         conv = False
         kkt = np.inf
+        change = np.inf
         strength_in = eps if mode == "fgsm" else (1.0 if hasattr(pen, "lam") else alpha)
         for outer in range(max_outer):
             wts, c = pen.lla_weights(beta)
@@ -938,9 +939,14 @@ def _fit(X, y, strength, family, penalty, mode, fit_intercept, tol, max_iter, co
                 break
         minimizer = "local (LLA from L1 start)" if coef0 is None else "local (LLA from warm start)"
     if warn and not conv:
-        warnings.warn(f"Solver did not converge (n_iter={n_iter}, optimality residual "
-                      f"{kkt:.2e} > tol={tol:g}); increase max_iter or tol.", ConvergenceWarning,
-                      stacklevel=3)
+        if minimizer.startswith("local"):
+            msg = (f"LLA (MM) iterations did not settle (n_iter={n_iter}, last coefficient change "
+                   f"{change:.2e}, optimality residual of the last weighted-L1 step {kkt:.2e}, "
+                   f"tol={tol:g}); increase max_iter, or accept the current local fit.")
+        else:
+            msg = (f"Solver did not converge (n_iter={n_iter}, optimality residual {kkt:.2e} > "
+                   f"tol={tol:g}); increase max_iter or tol.")
+        warnings.warn(msg, ConvergenceWarning, stacklevel=3)
     return FitResult(coef=beta, intercept=float(b0), n_iter=int(n_iter), converged=bool(conv),
                      optimality_residual=float(kkt), minimizer=minimizer,
                      objective_path=np.asarray(obj_path), n_passes=float(passes),
