@@ -138,6 +138,10 @@ def test_every_math_page_is_typeset(render):
         dom = render(page)
         assert dom.count("<mjx-container") > 0, f"{page}: no typeset math"
         assert "<mjx-merror" not in dom, f"{page}: MathJax TeX error"
+        # no TeX command left in the visible prose (e.g. a section title with math used as link text)
+        text = "".join(_parse(dom).text)
+        leftover = re.findall(r"\\[A-Za-z]{2,}", text)
+        assert not leftover, f"{page}: raw TeX commands in the text: {sorted(set(leftover))[:5]}"
 
 
 def test_mathjax_is_served_locally():
