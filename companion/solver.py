@@ -72,7 +72,7 @@ from numba import njit
 from scipy.special import expit
 from sklearn.exceptions import ConvergenceWarning
 
-from ._solver_kernels import _assemble_split, _bern_l1_newton, _cd_box_qp
+from ._solver_kernels import _assemble_split, _bern_l1_newton, _bern_pass, _cd_box_qp
 from .penalties import Bridge, get_penalty
 
 __all__ = ["FitResult", "_fit_fgsm", "_fit_penalized", "fgsm_objective", "penalized_objective"]
@@ -81,33 +81,12 @@ __all__ = ["FitResult", "_fit_fgsm", "_fit_penalized", "fgsm_objective", "penali
 # ----------------------------------------------------------------------------------------------
 # numba kernels
 # ----------------------------------------------------------------------------------------------
-@njit(cache=True, fastmath=True)
 def _bern_scalars(theta, ytil, epsT, eps):
     """Per-observation quantities of softplus(-ytil*theta + eps*T): value, phi_theta, phi_thetaT,
-    D = phi_thetatheta and the sums of phi_T / phi_TT."""
-    n = theta.shape[0]
-    f = np.empty((n, 2))
-    d = np.empty(n)
-    val = 0.0
-    sT = 0.0
-    sD = 0.0
-    for i in range(n):
-        m = -ytil[i] * theta[i] + epsT
-        if m > 0:
-            e = np.exp(-m)
-            val += m + np.log1p(e)
-            s = 1.0 / (1.0 + e)
-        else:
-            e = np.exp(m)
-            val += np.log1p(e)
-            s = e / (1.0 + e)
-        di = s * (1.0 - s)
-        d[i] = di
-        f[i, 0] = -ytil[i] * s
-        f[i, 1] = -eps * ytil[i] * di
-        sT += s
-        sD += di
-    return val, f, d, eps * sT, eps * eps * sD
+    D = phi_thetatheta and the sums of phi_T / phi_TT (one fused pass, :func:`_bern_pass`)."""
+    F = np.empty((3, theta.shape[0]))
+    val, sS, sD = _bern_pass(theta, ytil, epsT, eps, F)
+    return val, F[:2].T, F[2], eps * sS, eps * eps * sD
 
 
 def _bern_derivs(X, ytil, b0, beta, epsT, eps, fit_intercept):
