@@ -48,7 +48,7 @@ import numpy as np
 from .designs import Design, _key_words, canonical_config, config_hash
 
 __all__ = ["Setting", "EstimatorFit", "MCResult", "run_experiment", "run_replications", "fit_identity",
-           "SCALES", "CACHE_VERSION", "resolve_scale"]
+           "SCALES", "CACHE_VERSION", "resolve_scale", "default_cache_dir", "package_code_hash"]
 
 CACHE_VERSION = "mc-1"
 
@@ -56,6 +56,13 @@ CACHE_VERSION = "mc-1"
 #: estimators invalidates cached fits even when the fit function itself is unchanged.
 _CODE_MODULES = ("_validation", "families", "penalties", "solver", "_solver_kernels", "estimators",
                  "designs", "adversarial")
+
+
+def default_cache_dir() -> Path:
+    """Where the book's experiments cache their chunks: ``$COMPANION_CACHE_DIR`` if set, else
+    ``.mc_cache/`` at the root of the source tree (next to the ``companion`` package)."""
+    env = os.environ.get("COMPANION_CACHE_DIR")
+    return Path(env) if env else Path(__file__).resolve().parents[1] / ".mc_cache"
 
 
 @functools.lru_cache(maxsize=1)

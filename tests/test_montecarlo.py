@@ -205,3 +205,12 @@ def test_change_of_package_fitting_code_invalidates_the_cache(tmp_path, monkeypa
     monkeypatch.setattr(mc, "package_code_hash", lambda: "solver-edited")
     edited = run_experiment(s, ns=[40], reps=10, chunk_size=5, cache_dir=tmp_path)
     assert edited.chunks_computed == 2 and edited.chunks_cached == 0
+
+
+def test_default_cache_dir_honours_the_environment(monkeypatch, tmp_path):
+    import companion.montecarlo as mc
+    monkeypatch.delenv("COMPANION_CACHE_DIR", raising=False)
+    assert mc.default_cache_dir().name == ".mc_cache"
+    assert (mc.default_cache_dir().parent / "companion" / "montecarlo.py").is_file()
+    monkeypatch.setenv("COMPANION_CACHE_DIR", str(tmp_path))
+    assert mc.default_cache_dir() == tmp_path

@@ -27,7 +27,7 @@ import numpy as np
 
 from .. import asymptotics as asy
 from ..designs import linear_design, replication_rng
-from ..montecarlo import Setting, run_experiment
+from ..montecarlo import Setting, default_cache_dir, run_experiment
 
 __all__ = ["SIGMAS", "LAM0", "BETA0", "SCALES", "AutoScalingResult", "run", "fit_fgsm_l1",
            "fit_lasso", "finite_n_fgsm_pq", "equivariance_check", "cache_dir", "resolve"]
@@ -93,9 +93,8 @@ def fit_sqrt_lasso(X, y, lam0, max_iter=100, rtol=1e-10):
 
 
 def cache_dir() -> Path:
-    """``$COMPANION_CACHE_DIR`` or ``<repository>/.mc_cache``."""
-    env = os.environ.get("COMPANION_CACHE_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / ".mc_cache"
+    """``$COMPANION_CACHE_DIR`` or ``<repository>/.mc_cache`` (:func:`companion.montecarlo.default_cache_dir`)."""
+    return default_cache_dir()
 
 
 def resolve(scale=None, n_jobs=None):

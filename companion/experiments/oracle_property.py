@@ -29,7 +29,7 @@ import numpy as np
 
 from ..asymptotics import limit_draws, population_quantities, scad_support_bias, theorem_c_leftover_bias
 from ..designs import linear_design
-from ..montecarlo import Setting, run_experiment
+from ..montecarlo import Setting, default_cache_dir, run_experiment
 
 __all__ = ["run", "OracleResult", "DESIGN", "SCALES", "fit_scad", "fit_bridge", "fit_bridge_rate", "fit_oracle",
            "lam_scad", "eps_bridge"]
@@ -42,7 +42,7 @@ C13, C15 = 0.553, 0.3          # lam_n = C * n^-power; both give lam_100 = 0.119
 LAM0_BRIDGE, R_BRIDGE = 1.0, 0.5
 SCALES = {"quick": {"reps": 200, "ns": (100, 300, 1000, 3000)},
           "full": {"reps": 2000, "ns": (100, 300, 1000, 3000, 10000)}}
-CACHE_DIR = Path(__file__).resolve().parents[2] / ".mc_cache" / "oracle_property"
+CACHE_DIR = default_cache_dir() / "oracle_property"
 SALT = "oracle-2"   # bump when the solver changes
 
 

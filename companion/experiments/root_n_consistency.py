@@ -27,7 +27,7 @@ from scipy import optimize, special, stats
 
 from ..asymptotics import limit_draws, population_quantities
 from ..designs import Design, linear_design, logistic_design
-from ..montecarlo import Setting, run_experiment
+from ..montecarlo import Setting, default_cache_dir, run_experiment
 
 __all__ = ["SCALES", "designs", "population_risk", "population_minimizer", "zero_coordinate_check", "RootNFit", "RootNResult",
            "loglog_slope", "run"]
@@ -222,8 +222,7 @@ def estimator_salt() -> str:
 
 
 def _cache_dir():
-    env = os.environ.get("COMPANION_CACHE_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / ".mc_cache"
+    return default_cache_dir()
 
 
 def run(scale: str | None = None, n_jobs: int | None = None, *, fit_cls=RootNFit) -> RootNResult:
