@@ -149,6 +149,26 @@ class _GLMBase(BaseEstimator):
         pen = get_penalty(self.penalty, r=r, lam=lam, a=a, gamma=gamma, weights=weights)
         return pen
 
+    def _fast_fit_data(self, X, y, fam):
+        """``check_input=False``: only cheap structural checks (dtype, shape, finiteness of y is
+        left to the family); for Monte Carlo loops that generate their own clean arrays."""
+        if not (isinstance(X, np.ndarray) and X.dtype == np.float64 and X.ndim == 2
+                and X.flags.c_contiguous):
+            raise ValueError("with check_input=False, X must be a C-contiguous float64 numpy array "
+                             "of shape (n_samples, n_features)")
+        y = np.asarray(y)
+        if y.ndim != 1 or y.shape[0] != X.shape[0]:
+            raise ValueError(f"with check_input=False, y must be a 1-d array with {X.shape[0]} "
+                             f"entries (the rows of X), got shape {y.shape}")
+        self.n_features_in_ = X.shape[1]
+        if hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        if fam.name == "bernoulli":
+            self.classes_ = np.unique(y)
+        elif hasattr(self, "classes_"):
+            del self.classes_
+        return X, fam.validate_y(y, "y")
+
     def _validate_fit_data(self, X, y, fam):
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y "
@@ -278,11 +298,17 @@ class GeneralizedFGSM(_GLMBase):
         self.max_iter = max_iter
         self.nonconvex = nonconvex
 
-    def fit(self, X, y):
-        """Fit on ``X`` (n_samples, n_features) and ``y`` (n_samples,)."""
+    def fit(self, X, y, check_input=True):
+        """Fit on ``X`` (n_samples, n_features) and ``y`` (n_samples,).
+
+        ``check_input=False`` skips scikit-learn's input validation (conversion, finiteness and
+        target-type checks) for loops over clean, generated data; ``X`` must then already be a
+        C-contiguous float64 array.  The fitted model is identical.
+        """
         fam, tol = self._check_common()
         eps = _check_real(self.eps, "eps", low=0.0)
-        X, y01 = self._validate_fit_data(X, y, fam)
+        X, y01 = (self._validate_fit_data(X, y, fam) if check_input
+                  else self._fast_fit_data(X, y, fam))
         pen = self._make_penalty(X.shape[1])
         res = _fit_fgsm(X, y01, eps, fam.name, pen, self.fit_intercept, tol, self.max_iter)
         self.penalty_ = pen
@@ -316,11 +342,17 @@ class PenalizedGLM(_GLMBase):
         self.max_iter = max_iter
         self.nonconvex = nonconvex
 
-    def fit(self, X, y):
-        """Fit on ``X`` (n_samples, n_features) and ``y`` (n_samples,)."""
+    def fit(self, X, y, check_input=True):
+        """Fit on ``X`` (n_samples, n_features) and ``y`` (n_samples,).
+
+        ``check_input=False`` skips scikit-learn's input validation (conversion, finiteness and
+        target-type checks) for loops over clean, generated data; ``X`` must then already be a
+        C-contiguous float64 array.  The fitted model is identical.
+        """
         fam, tol = self._check_common()
         alpha = _check_real(self.alpha, "alpha", low=0.0)
-        X, y01 = self._validate_fit_data(X, y, fam)
+        X, y01 = (self._validate_fit_data(X, y, fam) if check_input
+                  else self._fast_fit_data(X, y, fam))
         pen = self._make_penalty(X.shape[1], lam_default=alpha)
         res = _fit_penalized(X, y01, alpha, fam.name, pen, self.fit_intercept, tol, self.max_iter)
         self.penalty_ = pen

@@ -228,3 +228,43 @@ def test_bad_alpha():
         PenalizedGLM(alpha=None).fit(X, y)
     with pytest.raises(ValueError, match="eps_grid"):
         fgsm_path(X, y, [-1.0])
+
+
+@pytest.mark.parametrize("family", ["gaussian", "bernoulli", "poisson"])
+@pytest.mark.parametrize("Est,kw", [(GeneralizedFGSM, {"eps": 0.05}), (PenalizedGLM, {"alpha": 3.0}),
+                                    (GeneralizedFGSM, {"eps": 0.05, "penalty": "scad", "lam": 0.2})])
+def test_check_input_false_gives_the_same_fit(family, Est, kw):
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(150, 4))
+    theta = X @ np.array([0.8, -0.5, 0.0, 0.3]) + 0.2
+    y = {"gaussian": theta + rng.normal(size=150),
+         "bernoulli": (rng.random(150) < 1 / (1 + np.exp(-theta))).astype(float),
+         "poisson": rng.poisson(np.exp(theta)).astype(float)}[family]
+    a = Est(family=family, **kw).fit(X, y)
+    b = Est(family=family, **kw).fit(X, y, check_input=False)
+    np.testing.assert_array_equal(a.coef_, b.coef_)
+    assert a.intercept_ == b.intercept_ and a.n_iter_ == b.n_iter_
+    assert b.n_features_in_ == 4
+    if family == "bernoulli":
+        np.testing.assert_array_equal(a.classes_, b.classes_)
+        np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    np.testing.assert_array_equal(a.predict(X), b.predict(X))
+
+
+def test_check_input_false_still_rejects_wrong_structure():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    y = X[:, 0] + rng.normal(size=40)
+    est = GeneralizedFGSM(eps=0.1)
+    with pytest.raises(ValueError, match="C-contiguous float64"):
+        est.fit(np.asfortranarray(X), y, check_input=False)
+    with pytest.raises(ValueError, match="C-contiguous float64"):
+        est.fit(X.astype(np.float32), y, check_input=False)
+    with pytest.raises(ValueError, match="C-contiguous float64"):
+        est.fit(X.tolist(), y, check_input=False)
+    with pytest.raises(ValueError, match="40 entries"):
+        est.fit(X, y[:-1], check_input=False)
+    with pytest.raises(ValueError, match="two classes"):
+        GeneralizedFGSM(family="bernoulli").fit(X, np.zeros(40), check_input=False)
+    with pytest.raises(ValueError, match="non-negative"):
+        GeneralizedFGSM(family="poisson").fit(X, -np.ones(40), check_input=False)

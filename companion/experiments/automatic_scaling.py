@@ -56,7 +56,7 @@ def _lean_fit(X, y, mode, strength, family, fit_intercept):
         est = PenalizedGLM(family=family, penalty="l1", alpha=strength, fit_intercept=fit_intercept, tol=1e-9)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        est.fit(X, y)
+        est.fit(X, y, check_input=False)
     if not est.converged_:
         raise RuntimeError(f"{type(est).__name__} did not converge (residual {est.optimality_residual_:.2e})")
     coef = np.asarray(est.coef_, float).ravel()

@@ -69,7 +69,7 @@ class RootNFit:
     def __call__(self, X, y):
         from ..estimators import GeneralizedFGSM
         est = GeneralizedFGSM(family=self.family, penalty="l1", eps=self.eps(X.shape[0]),
-                              fit_intercept=self.intercept).fit(X, y)
+                              fit_intercept=self.intercept).fit(X, y, check_input=False)
         coef = np.ravel(est.coef_)
         return np.r_[np.ravel(est.intercept_), coef] if self.intercept else coef
 
