@@ -43,8 +43,26 @@ Methods
   within their subgradient bounds).  The generic face (no residual pinned at 0) is tried first when
   the smoothing band holds more observations than the face can pin, and residual signs that the
   candidate contradicts are flipped and the face re-solved (a few primal active-set steps).
-  Intermediate smoothing levels are solved only to a residual ``0.1 mu``.  Poisson FGSM is
-  returned at the final smoothing level (``mu = 1e-10`` relative), its optimality residual is
+  For the **Poisson** (L1 type) the same idea is carried to a smooth non-quadratic loss
+  (:func:`_kink_polish`): at the optimum a few observations (at most one per free parameter)
+  typically sit exactly at their kink :math:`f_i(\theta_i + \varepsilon T) = f_i(\theta_i -
+  \varepsilon T)`, where the subgradient is a convex combination :math:`w_i \in [0, 1]` of the two
+  branch gradients.  With the kink set, the branch of every other observation and the
+  support/signs of :math:`\beta` read off the smoothed solution, the KKT conditions on that face --
+  stationarity in :math:`(b_0, \beta_{\rm act})` and the kink equations, unknowns
+  :math:`(b_0, \beta_{\rm act}, w)` -- are solved by Newton (symmetric saddle-point Jacobian, the
+  soft-max weights as starting :math:`w`); branches the candidate contradicts are flipped (asked
+  a second time: pinned to the kink) and kink weights outside [0, 1] release their observation.
+  The candidate is accepted only under the full non-smooth KKT conditions (weights in [0, 1],
+  every other observation on its branch, signs unchanged, zero coefficients within their
+  subgradient bounds, :func:`_kkt_residual` at most ``tol``), which typically happens after the
+  first one to three smoothing stages with a residual at round-off level.  (Without the polish
+  the continuation had to drive ``mu`` towards ``1e-8`` with an observation in the kink band,
+  where the soft-max curvature ``1/mu`` confines Newton's quadratic model to a ``mu``-sized
+  neighbourhood and the Armijo test needs objective decreases below the round-off of the sum:
+  the iteration crawled until ``max_iter``.)  Intermediate smoothing levels are solved only to a
+  residual ``0.1 mu``.  If no polish is accepted (and for the smooth bridge ``r > 1``) the fit is
+  returned at the final smoothing level (``mu = 1e-10`` relative) and its optimality residual is
   reported.
 * **bridge r > 1** -- Newton on :math:`(b_0, \beta)` directly (:math:`T` is :math:`C^1`), Armijo line
   search; curvature of :math:`|t|^r` floored near 0.
@@ -628,6 +646,235 @@ def _gaussian_face(pb, act, sgn, Z, sigma, T):
 
 
 # ----------------------------------------------------------------------------------------------
+# Poisson FGSM: exact face polish at the kinks of max(f(theta + eps T), f(theta - eps T))
+# ----------------------------------------------------------------------------------------------
+#: Newton iterations / step halvings (in total) of one face solve in the Poisson polish
+_FACE_NEWTON = 30
+_FACE_HALVINGS = 20
+
+
+def _kink_polish(pb, b0, beta, mu):
+    """Exact minimiser of the max-type FGSM objective (smooth convex loss, L1-type T) on the face
+    identified from a smoothed solution, or None.
+
+    The face is the support/signs of ``beta``, the set ``Z`` of observations sitting at the kink
+    :math:`f_i(\\theta_i + \\varepsilon T) = f_i(\\theta_i - \\varepsilon T)` and the branch of
+    every other observation.  On it the KKT conditions are smooth equations in
+    :math:`(z, w_Z)` (:func:`_kink_face`), solved by Newton from the smoothed solution (the
+    soft-max weights are the starting convex weights).  Branches the candidate contradicts are
+    flipped (an observation asked a second time is pinned to its kink), kink weights outside
+    [0, 1] release their observation to the branch they point at; acceptance needs the full
+    non-smooth KKT conditions (checked again by the caller with :func:`_kkt_residual`)."""
+    eps, w, c = pb.eps, pb.w, pb.c
+    n = pb.n
+    fi = pb.fit_intercept
+    scale = 1.0 + np.abs(beta).max(initial=0.0)
+    act = np.flatnonzero(np.abs(beta) > 1e-9 * scale)
+    sgn = np.sign(beta[act])
+    T = float(w[act] @ np.abs(beta[act])) + c
+    if not eps * T > 0:
+        return None
+    q = len(act) + (1 if fi else 0)
+    theta = pb.theta(b0, beta)
+    diff = pb._f(theta + eps * T)[0] - pb._f(theta - eps * T)[0]
+    if not np.all(np.isfinite(diff)):
+        return None
+    empty = np.zeros(0, dtype=int)
+    cand = np.flatnonzero(np.abs(diff) < 30.0 * mu)
+    if cand.size > q:
+        # more observations in the smoothing band than the face can pin: generic face first,
+        # then the q observations closest to their kink
+        faces = [empty, cand[np.argsort(np.abs(diff[cand]))[:q]]]
+    elif cand.size:
+        faces = [cand, empty]
+    else:
+        faces = [empty]
+    z0 = np.concatenate(([b0], beta[act])) if fi else beta[act].copy()
+    for Z in faces:
+        sigma = np.where(diff >= 0, 1.0, -1.0)
+        sigma[Z] = 0.0
+        with np.errstate(over="ignore"):
+            wz = expit(diff[Z] / max(mu, 1e-300))
+        z = z0.copy()
+        flipped = np.zeros(n, dtype=np.int8)
+        for _ in range(_POLISH_FLIPS + 1):
+            out = _kink_face(pb, act, sgn, Z, sigma, z, wz)
+            if out is None:
+                break
+            kind = out[0]
+            if kind == "ok":
+                return out[1], out[2]
+            z, wz = out[3], out[4]
+            idx = out[1]
+            if kind == "drop":
+                # kink weight outside [0, 1]: the observation leaves its kink for that branch
+                keep = np.ones(Z.size, dtype=bool)
+                for i, wi in zip(idx, out[2]):
+                    k = int(np.flatnonzero(Z == i)[0])
+                    keep[k] = False
+                    sigma[i] = 1.0 if wi > 1.0 else -1.0
+                Z, wz = Z[keep], wz[keep]
+                continue
+            # kind == "flip": observations on the wrong side of their kink
+            if idx.size > max(q, 0.01 * n):
+                break
+            again = idx[flipped[idx] >= 1]
+            new = idx[flipped[idx] < 1]
+            sigma[new] = -sigma[new]
+            flipped[new] += 1
+            if again.size:
+                if Z.size + again.size > q:
+                    break
+                Z = np.concatenate((Z, again))
+                wz = np.concatenate((wz, np.full(again.size, 0.5)))
+                sigma[again] = 0.0
+    return None
+
+
+def _kink_face(pb, act, sgn, Z, sigma, z, wz):
+    """Newton on the KKT equations of one face of the max-type FGSM objective.
+
+    Unknowns: ``z`` (intercept if fitted, active coefficients with signs ``sgn``, so that
+    :math:`T = \\tilde g'z + c` is linear) and the convex weights ``wz`` of the observations ``Z``
+    at their kink.  With :math:`\\pi_i = 1` (branch :math:`+`, ``sigma = 1``), 0 (branch
+    :math:`-`) or :math:`w_i` (``i`` in ``Z``) the equations are
+
+    * stationarity :math:`\\sum_i \\pi_i f_i'(\\theta_i + t)(\\tilde x_i + \\varepsilon\\tilde g)
+      + (1 - \\pi_i) f_i'(\\theta_i - t)(\\tilde x_i - \\varepsilon\\tilde g) = 0`,
+      :math:`t = \\varepsilon T`;
+    * kink :math:`f_i(\\theta_i + t) - f_i(\\theta_i - t) = 0` for ``i`` in ``Z``,
+
+    whose Jacobian is the symmetric saddle-point matrix of the Lagrangian (the gradient of the
+    kink equation is the derivative of the stationarity in :math:`w_i`).
+
+    Returns ``("ok", b0, beta)`` if the solution satisfies the full KKT conditions,
+    ``("flip", idx, None, z, wz)`` / ``("drop", idx, w_idx, z, wz)`` for an active-set change
+    (branches contradicted / kink weights outside [0, 1]), or None."""
+    X, eps, w, c = pb.X, pb.eps, pb.w, pb.c
+    n, p = pb.n, pb.p
+    fi = pb.fit_intercept
+    off = 1 if fi else 0
+    q = len(act) + off
+    nz = Z.size
+    Xa = X[:, act]
+    pb.passes += len(act) / max(p, 1)
+    gt = w[act] * sgn
+    gtil = np.concatenate(([0.0], gt)) if fi else gt
+    base = (sigma > 0).astype(float)
+
+    def X1t(v):
+        g = Xa.T @ v
+        return np.concatenate(([v.sum()], g)) if fi else g
+
+    def evaluate(z, wz):
+        th = Xa @ z[off:]
+        if fi:
+            th += z[0]
+        t = eps * (float(gt @ z[off:]) + c)
+        A, a1, a2 = pb._f(th + t)
+        B, b1, b2 = pb._f(th - t)
+        pi = base.copy()
+        pi[Z] = wz
+        f1 = pi * a1 + (1.0 - pi) * b1
+        fT = eps * (pi * a1 - (1.0 - pi) * b1)
+        G = X1t(f1) + gtil * fT.sum()
+        R = np.concatenate((G, (A - B)[Z]))
+        return R, (t, A, a1, a2, B, b1, b2, pi, f1, fT)
+
+    R, st = evaluate(z, wz)
+    if not np.all(np.isfinite(R)):
+        return None
+    nrm = float(np.linalg.norm(R))
+    halvings = 0
+    for _ in range(_FACE_NEWTON):
+        t, A, a1, a2, B, b1, b2, pi, f1, fT = st
+        pb.passes += len(act) / max(p, 1)
+        m2 = pi * a2 + (1.0 - pi) * b2
+        f1T = eps * (pi * a2 - (1.0 - pi) * b2)
+        XD = Xa * m2[:, None]
+        Hb = XD.T @ Xa
+        if fi:
+            H = np.empty((q, q))
+            H[0, 0] = m2.sum()
+            v = XD.sum(axis=0)
+            H[0, 1:] = v
+            H[1:, 0] = v
+            H[1:, 1:] = Hb
+        else:
+            H = Hb
+        hzT = X1t(f1T)
+        H = (H + np.outer(hzT, gtil) + np.outer(gtil, hzT)
+             + eps * eps * m2.sum() * np.outer(gtil, gtil))
+        if nz:
+            # rows: gradient of the kink equation A_i - B_i in z
+            XZ = np.column_stack((np.ones(nz), Xa[Z])) if fi else Xa[Z]
+            C = (a1 - b1)[Z][:, None] * XZ + np.outer(eps * (a1 + b1)[Z], gtil)
+            K = np.zeros((q + nz, q + nz))
+            K[:q, :q] = H
+            K[:q, q:] = C.T
+            K[q:, :q] = C
+        else:
+            K = H
+        try:
+            d = -np.linalg.solve(K, R)
+        except np.linalg.LinAlgError:
+            return None
+        if not np.all(np.isfinite(d)):
+            return None
+        # damped Newton on the residual norm (full steps near the solution); a face whose
+        # equations Newton cannot solve from this start is abandoned early (the polish is only
+        # an accelerator: the smoothing continuation goes on)
+        s = 1.0
+        while True:
+            zn = z + s * d[:q]
+            wn = wz + s * d[q:]
+            with np.errstate(over="ignore", invalid="ignore"):
+                Rn, stn = evaluate(zn, wn)
+            nn = float(np.linalg.norm(Rn)) if np.all(np.isfinite(Rn)) else np.inf
+            if nn <= (1.0 - 1e-4 * s) * nrm:
+                break
+            halvings += 1
+            if halvings > _FACE_HALVINGS:
+                break
+            s *= 0.5
+        if not nn <= nrm:
+            break  # no further decrease (round-off level, or the face is out of reach)
+        z, wz, R, st, nrm = zn, wn, Rn, stn, nn
+        if np.abs(s * d).max(initial=0.0) <= 1e-13 * (1.0 + np.abs(z).max()):
+            break
+    t, A, a1, a2, B, b1, b2, pi, f1, fT = st
+    b0n = float(z[0]) if fi else 0.0
+    bn = z[off:]
+    beta_new = np.zeros(p)
+    beta_new[act] = bn
+    if np.any(bn * sgn <= 0):
+        return None
+    fscale = 1.0 + np.abs(A) + np.abs(B)
+    if nz and np.any(np.abs(A - B)[Z] > 1e-10 * fscale[Z]):
+        return None  # Newton did not reach the face
+    # branches: every observation outside Z on the side of its kink given by sigma
+    out = np.ones(n, dtype=bool)
+    out[Z] = False
+    bad = out & (sigma * (A - B) < -1e-12 * fscale)
+    if np.any(bad):
+        return "flip", np.flatnonzero(bad), None, z, wz
+    tolw = 1e-9
+    badw = (wz < -tolw) | (wz > 1.0 + tolw)
+    if np.any(badw):
+        return "drop", Z[badw], wz[badw], z, wz
+    # zero coefficients within their subgradient bounds [-K w_j, K w_j], K = dF/dT
+    Kt = float(fT.sum())
+    zero = np.setdiff1d(np.arange(p), act)
+    if zero.size:
+        pb.passes += zero.size / max(p, 1)
+        gz = X[:, zero].T @ f1
+        gsc = 1.0 + float(np.abs(f1).sum())
+        if np.any(np.abs(gz) > Kt * w[zero] * (1 + 1e-9) + 1e-12 * gsc):
+            return None
+    return "ok", b0n, beta_new
+
+
+# ----------------------------------------------------------------------------------------------
 # optimality residual (exact, non-smooth)
 # ----------------------------------------------------------------------------------------------
 def _kkt_residual(pb, b0, beta, mu=0.0):
@@ -751,14 +998,17 @@ def _solve_convex(pb, b0, beta, tol, max_iter):
         # intermediate smoothing levels only serve to identify the face: solve them loosely
         stage_tol = tol if mu <= mu_min * 1.0001 else max(tol, _STAGE_TOL * mu)
         b0, beta, k, kkt, _ = newton(pb, b0, beta, mu, stage_tol, max_iter, it0=k)
+        pol = None
         if pb.family == "gaussian" and pb.r is None:
             pol = _gaussian_polish(pb, b0, beta, mu)
-            if pol is not None:
-                b0p, betap = pol
-                if pb.objective(b0p, betap) <= pb.objective(b0, beta, 0.0) + 1e-12 * scale * pb.n:
-                    kkt = _kkt_residual(pb, b0p, betap)
-                    if kkt <= max(tol, 1e-12):
-                        return b0p, betap, k, True, kkt
+        elif pb.family == "poisson" and pb.r is None:
+            pol = _kink_polish(pb, b0, beta, mu)
+        if pol is not None:
+            b0p, betap = pol
+            if pb.objective(b0p, betap) <= pb.objective(b0, beta, 0.0) + 1e-12 * scale * pb.n:
+                kkt = _kkt_residual(pb, b0p, betap)
+                if kkt <= max(tol, 1e-12):
+                    return b0p, betap, k, True, kkt
         if k >= max_iter or mu <= mu_min * 1.0001:
             break
         mu = max(mu * 0.03, mu_min)
