@@ -322,10 +322,15 @@ def v_term_shift(pq: PopulationQuantities, lam0: float) -> np.ndarray:
 
 
 def theorem_c_leftover_bias(pq: PopulationQuantities, n: int, lam0: float, r: float,
-                            estimator: str = "fgsm") -> np.ndarray:
+                            estimator: str = "fgsm", support_only: bool = False) -> np.ndarray:
     r"""Finite-``n`` bias of :math:`\sqrt n(\hat\theta-\theta_0)` left by the vanishing terms of
     Theorem C: :math:`-n^{(r-1)/2}\lambda_0I^{-1}(\kappa r\,\mathrm{sign}(\beta_0)|\beta_0|^{r-1} + P(\beta_0)V)`
-    (penalized likelihood: :math:`\kappa = 1`, no :math:`V`)."""
+    (penalized likelihood: :math:`\kappa = 1`, no :math:`V`).
+
+    This shift is for a solution whose zero coefficients are free (estimated nonzero).  On the event
+    that they are estimated as exactly 0, only the block :math:`S` (intercept and nonzero
+    coefficients) moves: ``support_only=True`` returns :math:`-n^{(r-1)/2}\lambda_0 I_{SS}^{-1}g_S`
+    and 0 on the zero coefficients."""
     r = check_scalar(r, "r", low=0.0, low_inclusive=False)
     est = _est(estimator)
     kappa = pq.kappa if est == "fgsm" else 1.0
@@ -335,7 +340,13 @@ def theorem_c_leftover_bias(pq: PopulationQuantities, n: int, lam0: float, r: fl
     g[nz] = kappa * r * np.sign(th[nz]) * np.abs(th[nz]) ** (r - 1.0)
     if est == "fgsm":
         g = g + float(np.sum(np.abs(th[pen]) ** r)) * pq.V
-    return -(float(n) ** ((r - 1.0) / 2.0)) * lam0 * np.linalg.solve(pq.I, g)
+    scale = -(float(n) ** ((r - 1.0) / 2.0)) * lam0
+    if not support_only:
+        return scale * np.linalg.solve(pq.I, g)
+    idx = np.flatnonzero((~pen) | (th != 0))
+    out = np.zeros(pq.dim)
+    out[idx] = scale * np.linalg.solve(pq.I[np.ix_(idx, idx)], g[idx])
+    return out
 
 
 def scad_support_bias(pq: PopulationQuantities, n: int, lam_n: float, a: float = 3.7) -> np.ndarray:

@@ -247,3 +247,15 @@ def test_limit_draws_reproducible_and_validated():
     W = draw_W(pq, 20, 0)
     assert np.allclose(limit_draws(pq, 0.0, W=W), np.linalg.solve(pq.I, W.T).T)
     assert optimize  # noqa: keep import
+
+
+def test_theorem_c_leftover_bias_support_only_uses_the_support_block():
+    d = linear_design((1.0, 0.5, 0.0), noise="exponential", sigma=1.0, mean=1.0)
+    pq = population_quantities(d)
+    full = theorem_c_leftover_bias(pq, 1000, 1.0, 0.5)
+    sup = theorem_c_leftover_bias(pq, 1000, 1.0, 0.5, support_only=True)
+    assert sup[2] == 0.0 and full[2] != 0.0
+    # with correlated covariates (E xx' has off-diagonal 1) the two blocks differ
+    assert np.max(np.abs(sup[:2] - full[:2])) > 1e-3
+    g = 0.5 * pq.kappa * np.array([1.0, 0.5 ** -0.5]) + (1 + 0.5 ** 0.5) * pq.V[:2]
+    assert np.allclose(sup[:2], -1000 ** -0.25 * np.linalg.solve(pq.I[:2, :2], g), atol=1e-14)

@@ -14,6 +14,14 @@ Settings (all fitted by ``companion.estimators.GeneralizedFGSM``, common random 
   limit keeps a point mass below one at zero (shown for contrast, no verdict);
 * ``oracle``: least squares on the true support (the known-support MLE), zero elsewhere.
 
+Bias on the support is predicted twice: to first order (``companion.asymptotics.scad_support_bias``
+and ``theorem_c_leftover_bias``) and exactly at each ``n`` by the *population* minimizer
+:func:`population_support_bias`, :math:`\sqrt n(\beta^*_n - \beta_0)` with
+:math:`\beta^*_n = \arg\min_{\beta_3 = 0} E\,\tfrac12(|Y - X'\beta| + \varepsilon_nP_n(\beta))^2`.  On the
+event :math:`\hat\beta_3 = 0` the paired bias matches the latter; the first-order formula differs from
+it by a relative :math:`O(\varepsilon_nP_n)` (curvature of :math:`E|r|` and of :math:`P` and the
+:math:`\varepsilon_n^2` term), which paper-scale replication counts resolve.
+
 ``run()`` returns an :class:`OracleResult` with per-``n`` summaries and ``verdicts``.
 """
 from __future__ import annotations
@@ -32,7 +40,7 @@ from ..designs import linear_design
 from ..montecarlo import Setting, default_cache_dir, run_experiment
 
 __all__ = ["run", "OracleResult", "DESIGN", "SCALES", "fit_scad", "fit_bridge", "fit_bridge_rate", "fit_oracle",
-           "lam_scad", "eps_bridge"]
+           "lam_scad", "eps_bridge", "population_objective", "population_support_bias", "setting_penalty"]
 
 DESIGN = linear_design((1.0, 0.5, 0.0), noise="exponential", sigma=1.0, mean=1.0,
                        name="oracle: linear, Exp(1)-1 noise, X ~ N(1, I)")
@@ -60,7 +68,7 @@ def _gfgsm(X, y, **kw):
     from ..estimators import GeneralizedFGSM
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        est = GeneralizedFGSM(family="gaussian", fit_intercept=False, max_iter=500, **kw).fit(X, y)
+        est = GeneralizedFGSM(family="gaussian", fit_intercept=False, max_iter=500, **kw).fit(X, y, check_input=False)
     return est.coef_
 
 
@@ -84,6 +92,72 @@ def fit_oracle(X, y):
     b = np.zeros(X.shape[1])
     b[SUPPORT] = np.linalg.lstsq(X[:, SUPPORT], y, rcond=None)[0]
     return b
+
+
+def setting_penalty(setting, n):
+    """``(penalty, eps)`` used by ``setting`` at sample size ``n``."""
+    from ..penalties import SCAD, Bridge
+    if setting == "scad_n13":
+        return SCAD(lam_scad(n, C13, 1 / 3), A_SCAD), 1.0
+    if setting == "scad_n15":
+        return SCAD(lam_scad(n, C15, 1 / 5), A_SCAD), 1.0
+    if setting == "bridge":
+        return Bridge(R_BRIDGE), eps_bridge(n)
+    raise ValueError(f"setting must be 'scad_n13', 'scad_n15' or 'bridge', got {setting!r}")
+
+
+def population_objective(beta, eps, penalty, design=DESIGN, _drop_constant=False):
+    r"""Population Generalized-FGSM risk of the linear design with centred exponential noise,
+    :math:`E\,\tfrac12(|r| + \varepsilon P(\beta))^2 = \tfrac12(E r^2 + 2\varepsilon P E|r| + \varepsilon^2P^2)`,
+    :math:`r = e + Z`, :math:`Z = X'(\beta_0 - \beta) \sim N(\mu, \tau^2)`, :math:`e = \sigma(E-1)`,
+    :math:`E \sim` Exp(1).  In closed form, with :math:`a = (\sigma - \mu)/\tau`,
+    :math:`E|r| = \mu(1 - 2\Phi(a)) + 2\tau\phi(a) + 2\sigma e^{\mu/\sigma + \tau^2/(2\sigma^2) - 1}\Phi(a - \tau/\sigma)`
+    (from :math:`E|E - c| = c - 1 + 2e^{-c}` for :math:`c \ge 0` and :math:`1 - c` for :math:`c < 0`)."""
+    from scipy.special import ndtr
+    if design.family != "gaussian" or design.noise.kind != "exponential" or design.has_intercept:
+        raise ValueError("population_objective needs the linear design with centred exponential "
+                         "noise and no intercept")
+    beta = np.asarray(beta, float)
+    d = design.beta - beta
+    cov = design.covariates
+    mu = float(cov.mean_vector @ d)
+    tau = math.sqrt(max(float(d @ cov.cov @ d), 0.0))
+    sig = design.noise.sigma
+    if tau == 0.0:
+        c = 1.0 - mu / sig
+        eabs = sig * (c - 1.0 + 2.0 * math.exp(-c) if c >= 0 else 1.0 - c)
+    else:
+        a = (sig - mu) / tau
+        eabs = (mu * (1.0 - 2.0 * ndtr(a)) + 2.0 * tau * math.exp(-0.5 * a * a) / math.sqrt(2.0 * math.pi)
+                + 2.0 * sig * math.exp(mu / sig + tau ** 2 / (2.0 * sig ** 2) - 1.0) * ndtr(a - tau / sig))
+    P = float(penalty.value(beta))
+    # the constant sigma^2 / 2 is kept apart so that minimizers can drop it (no cancellation)
+    varying = 0.5 * (mu ** 2 + tau ** 2) + eps * P * float(eabs) + 0.5 * eps ** 2 * P ** 2
+    return varying if _drop_constant else 0.5 * sig ** 2 + varying
+
+
+def population_support_bias(setting, n, design=DESIGN):
+    r""":math:`\sqrt n(\beta^*_{n,S} - \beta_{0S})`, :math:`\beta^*_n` the minimizer of
+    :func:`population_objective` over the support with the zero coefficients held at 0 (the event
+    :math:`\hat\beta_{S^c} = 0`); started at :math:`\beta_0`, BFGS then Nelder–Mead polish."""
+    from scipy import optimize
+    pen, eps = setting_penalty(setting, n)
+    S = np.flatnonzero(SUPPORT)
+
+    rn = math.sqrt(n)
+    scale = None
+
+    def f(u):          # in u = sqrt(n)(beta_S - beta0_S), without the constant sigma^2/2
+        b = np.zeros(design.p)
+        b[S] = design.beta[S] + u / rn
+        return population_objective(b, eps, pen, design, _drop_constant=True) / scale
+
+    scale = 1.0
+    scale = abs(f(np.zeros(S.size))) or 1.0     # objective values of order 1 for the tolerances
+    r1 = optimize.minimize(f, np.zeros(S.size), method="BFGS", options={"gtol": 1e-12, "maxiter": 1000})
+    r2 = optimize.minimize(f, r1.x, method="Nelder-Mead",
+                           options={"xatol": 1e-11, "fatol": 1e-16, "maxiter": 20000})
+    return r2.x
 
 
 def settings():
@@ -116,6 +190,13 @@ class OracleResult:
     paired_bias_se: dict
     predicted_bias: dict    # setting -> (len(ns), 2) first-order prediction
     lam: dict               # setting -> (len(ns),) lam_n (SCAD) or n eps_n (bridge)
+    population_bias: dict = field(default_factory=dict)    # setting -> (len(ns), 2) population-minimizer prediction
+    zero_found_bias: dict = field(default_factory=dict)    # setting -> paired bias on the event b3 = 0
+    zero_found_se: dict = field(default_factory=dict)
+    zero_found_fraction: dict = field(default_factory=dict)
+    first_order_gap: dict = field(default_factory=dict)    # setting -> {n: max relative gap first-order vs population}
+    sd_ratio_zero_found: dict = field(default_factory=dict)  # sd / oracle sd on the event b3 = 0 (same data sets)
+    sd_ratio_zero_found_se: dict = field(default_factory=dict)
     conditional_bias: dict = field(default_factory=dict)   # SCAD: paired bias on the "good" event
     conditional_se: dict = field(default_factory=dict)
     good_fraction: dict = field(default_factory=dict)
@@ -220,7 +301,8 @@ def run(scale=None, n_jobs=None, cache_dir=CACHE_DIR):
     res["lam"]["bridge"] = np.array([n * eps_bridge(n) for n in ns])
     # Theorem C's leftover bias with lam0_eff(n) = n eps_n / n^(r/2)
     res["predicted_bias"]["bridge"] = np.array([
-        theorem_c_leftover_bias(pq, int(n), n * eps_bridge(n) / n ** (R_BRIDGE / 2), R_BRIDGE)[S]
+        theorem_c_leftover_bias(pq, int(n), n * eps_bridge(n) / n ** (R_BRIDGE / 2), R_BRIDGE,
+                                support_only=True)[S]
         for n in ns])
     res["predicted_bias"]["oracle"] = np.zeros((ns.size, 2))
     out = OracleResult(ns=ns, reps=R, scale=scale, pq=pq, **res)
@@ -234,6 +316,31 @@ def run(scale=None, n_jobs=None, cache_dir=CACHE_DIR):
             cb.append(d.mean(axis=0))
             cs.append(d.std(axis=0, ddof=1) / math.sqrt(max(good.sum(), 1)))
         out.conditional_bias[s], out.conditional_se[s], out.good_fraction[s] = map(np.array, (cb, cs, gf))
+    for s in ("scad_n13", "scad_n15", "bridge"):
+        zb, zs, zf = [], [], []
+        for k in range(ns.size):
+            keep = mc.estimates[s][k][:, 2] == 0
+            d = (E[s][k] - E["oracle"][k])[keep][:, S]
+            zf.append(keep.mean())
+            zb.append(d.mean(axis=0) if keep.sum() else np.full(2, np.nan))
+            zs.append(d.std(axis=0, ddof=1) / math.sqrt(keep.sum()) if keep.sum() > 1 else np.full(2, np.nan))
+        out.zero_found_bias[s], out.zero_found_se[s], out.zero_found_fraction[s] = map(np.array, (zb, zs, zf))
+        rz, rzs = [], []
+        for k in range(ns.size):
+            keep = mc.estimates[s][k][:, 2] == 0
+            a, b = E[s][k][keep][:, S], E["oracle"][k][keep][:, S]
+            rz.append(a.std(axis=0, ddof=1) / b.std(axis=0, ddof=1))
+            rzs.append(_boot_sd_ratio(a, b, rng))
+        out.sd_ratio_zero_found[s], out.sd_ratio_zero_found_se[s] = np.array(rz), np.array(rzs)
+        out.population_bias[s] = np.array([population_support_bias(s, int(n)) for n in ns])
+        first = {"scad_n13": lambda n: scad_support_bias(pq, n, lam_scad(n, C13, 1 / 3), A_SCAD)[S],
+                 "scad_n15": lambda n: scad_support_bias(pq, n, lam_scad(n, C15, 1 / 5), A_SCAD)[S],
+                 "bridge": lambda n: theorem_c_leftover_bias(pq, n, n * eps_bridge(n) / n ** (R_BRIDGE / 2),
+                                                             R_BRIDGE, support_only=True)[S]}[s]
+        out.first_order_gap[s] = {}
+        for n in (10 ** 3, 10 ** 5, 10 ** 7):
+            pop = population_support_bias(s, n)
+            out.first_order_gap[s][n] = float(np.max(np.abs(first(n) / pop - 1.0)))
     out.minimizers = minimizer_check(int(ns[1]), 100)
     for rule in ("global", "local"):
         draws = limit_draws(pq, LAM0_BRIDGE, r=R_BRIDGE, estimator="fgsm", n_draws=20000, seed=1, rule=rule)
@@ -251,11 +358,20 @@ def run(scale=None, n_jobs=None, cache_dir=CACHE_DIR):
         "(0.9 - P)/SE <= 3")
     big = ns >= 300   # at n = 100 the formula's preconditions hold in under half the replications
     for s in ("scad_n13", "scad_n15", "bridge"):
-        z = np.abs(out.paired_bias[s] - out.predicted_bias[s])[big] / out.paired_bias_se[s][big]
-        v[f"{s}: support bias = prediction (n >= 300)"] = verdict(z.max(), 3.0, "max |sim - pred| / SE")
+        z = np.abs(out.zero_found_bias[s] - out.population_bias[s])[big] / out.zero_found_se[s][big]
+        v[f"{s}: bias | b3=0 = population minimizer (n >= 300)"] = verdict(
+            z.max(), 3.0, "max |sim - pred| / SE")
+        gaps = out.first_order_gap[s]
+        g = [gaps[n] for n in sorted(gaps)]
+        v[f"{s}: first-order formula = limit of exact bias"] = verdict(
+            g[-1] if all(a > b for a, b in zip(g, g[1:])) else float("inf"), 0.01,
+            "relative gap at n = 1e7 (gaps decreasing over 1e3, 1e5, 1e7)")
     for s in ("scad_n13", "scad_n15", "bridge"):
-        z = np.abs(out.sd_ratio[s][last] - 1.0) / out.sd_ratio_se[s][last]
-        v[f"{s}: oracle sd at largest n"] = verdict(z.max(), 3.0, "max |sd/sd_oracle - 1| / SE")
+        # relative efficiency on the event the oracle statement is about (zero found); its SE is
+        # ~1e-4 at paper scale, below the known O(eps_n P_n) finite-n departures, so the question
+        # asked is "efficient to within 1 %", not "exactly equal"
+        dev = np.abs(out.sd_ratio_zero_found[s][last] - 1.0).max()
+        v[f"{s}: oracle sd at largest n (b3=0, within 1%)"] = verdict(dev, 0.01, "max |sd/sd_oracle - 1| on b3 = 0")
     # weak oracle vs oracle rate: at the largest n the n^-1/5 bias is larger than the n^-1/3 bias
     d = np.abs(out.paired_bias["scad_n15"][last]) - np.abs(out.paired_bias["scad_n13"][last])
     se = np.hypot(out.paired_bias_se["scad_n15"][last], out.paired_bias_se["scad_n13"][last])
