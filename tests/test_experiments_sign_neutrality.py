@@ -11,7 +11,7 @@ from companion.experiments import sign_neutrality as exp
 LABELS = ["linear, Gaussian noise", "linear, exponential noise", "logistic, 10% positives",
           "logistic, 25% positives", "logistic, 50% positives", "breast cancer (bootstrap)"]
 NAMES = [f"difference_matches_prediction: {l}" for l in LABELS] + [
-    "gaussian_noise_no_v_shift", "gaussian_noise_second_order_matches", "exponential_noise_v_shift_detected",
+    "gaussian_noise_no_v_shift", "gaussian_noise_finite_n_matches", "gaussian_second_order_is_leading_term", "exponential_noise_v_shift_detected",
     "balanced_logistic_intercept_V_zero", "balanced_logistic_slope_V_nonzero",
     "balanced_logistic_slope_shift_detected"]
 
