@@ -37,6 +37,8 @@ from __future__ import annotations
 
 import numbers
 
+import warnings
+
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils import ClassifierTags, RegressorTags
@@ -146,6 +148,15 @@ class _GLMBase(BaseEstimator):
             if weights.ndim != 1 or weights.shape[0] != n_features:
                 raise ValueError(f"weights must have one entry per feature ({n_features}), got "
                                  f"shape {weights.shape}")
+        if name is not None:
+            unused = [nm for nm, val, users in (
+                ("r", self.r, ("bridge", "lr")),
+                ("lam", self.lam, ("scad", "mcp")),
+                ("weights", self.weights, ("weighted_l1", "adaptive_l1", "weighted", "adaptive")))
+                if val is not None and name not in users]
+            if unused:
+                warnings.warn(f"{', '.join(unused)} {'is' if len(unused) == 1 else 'are'} ignored with "
+                              f"penalty={name!r}", UserWarning, stacklevel=3)
         pen = get_penalty(self.penalty, r=r, lam=lam, a=a, gamma=gamma, weights=weights)
         return pen
 

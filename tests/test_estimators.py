@@ -268,3 +268,17 @@ def test_check_input_false_still_rejects_wrong_structure():
         GeneralizedFGSM(family="bernoulli").fit(X, np.zeros(40), check_input=False)
     with pytest.raises(ValueError, match="non-negative"):
         GeneralizedFGSM(family="poisson").fit(X, -np.ones(40), check_input=False)
+
+
+def test_parameters_the_penalty_does_not_use_are_reported():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(40, 3))
+    y = X[:, 0] + rng.normal(size=40)
+    with pytest.warns(UserWarning, match="r is ignored with penalty='l1'"):
+        GeneralizedFGSM(penalty="l1", r=2.0).fit(X, y)
+    with pytest.warns(UserWarning, match="lam, weights are ignored with penalty='bridge'"):
+        PenalizedGLM(penalty="bridge", r=1.5, lam=0.1, weights=[1, 1, 1]).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        GeneralizedFGSM(penalty="scad", lam=0.1).fit(X, y)
+        PenalizedGLM(penalty="weighted_l1", weights=[1.0, 2.0, 0.5]).fit(X, y)

@@ -88,7 +88,7 @@ class AsympFit:
         else:
             est = GeneralizedFGSM(family=self.family, penalty="bridge", r=self.r, eps=eps,
                                   fit_intercept=self.intercept)
-        return est.fit(X, y)
+        return est.fit(X, y, check_input=False)
 
     def _theta(self, est, p):
         coef = np.zeros(p)
