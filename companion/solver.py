@@ -61,15 +61,35 @@ Methods
   where the soft-max curvature ``1/mu`` confines Newton's quadratic model to a ``mu``-sized
   neighbourhood and the Armijo test needs objective decreases below the round-off of the sum:
   the iteration crawled until ``max_iter``.)  Intermediate smoothing levels are solved only to a
-  residual ``0.1 mu``.  If no polish is accepted (and for the smooth bridge ``r > 1``) the fit is
-  returned at the final smoothing level (``mu = 1e-10`` relative) and its optimality residual is
-  reported.
+  residual ``0.1 mu``.
+  For the **bridge** ``r > 1`` (Gaussian and Poisson, :func:`_bridge_polish`) the margin shift
+  :math:`T = \sum_j|\beta_j|^r` is smooth, so the face is only the kink set and the branches (no
+  support or signs): Newton solves stationarity in :math:`(b_0, \beta)` and the kink equations,
+  whose Jacobian gains the penalty curvature :math:`K\nabla^2 T`
+  (:math:`K = \partial F/\partial T`); for ``1 < r < 2`` coefficients near 0 are carried in power
+  coordinates (below).  Same active-set corrections and the same full-KKT acceptance (branches,
+  weights in [0, 1], :func:`_kkt_residual`); typically accepted after the first smoothing stage,
+  residual at round-off.  (Before, bridge FGSM fits were returned at the last smoothing level:
+  residuals up to 1e-4, and max_iter on problems with a kink observation or, for ``r`` near 1, a
+  tiny coefficient.)  If no polish is accepted the fit is returned at the final smoothing level
+  (``mu = 1e-10`` relative) and its optimality residual is reported.
 * **bridge r > 1** -- Newton on :math:`(b_0, \beta)` directly (:math:`T` is :math:`C^1`), Armijo line
-  search; curvature of :math:`|t|^r` floored near 0.
+  search.  For ``r >= 2`` the curvature of :math:`|t|^r` is bounded (floored near 0 for the
+  solve).  For ``1 < r < 2`` it is unbounded at 0 and the optimum of a weakly relevant coefficient
+  is tiny (:math:`|\beta_j| = (|g_j|/(K r))^{1/(r-1)}`, e.g. ``1e-10`` for ``r = 1.2``), which
+  Newton in :math:`\beta` approached only linearly (max_iter, residuals up to 1e-3): a coefficient
+  whose penalty curvature dominates its Hessian diagonal moves in the *power coordinate*
+  :math:`u_j = \mathrm{sign}(\beta_j)|\beta_j|^{r-1}` (:func:`_power_newton`): the step is still
+  the Newton step in :math:`\beta` to first order (a descent direction), but taken along
+  :math:`\beta_j = \mathrm{sign}(u_j)|u_j|^{1/(r-1)}`, on which the stationarity
+  :math:`g_j + K r u_j = 0` of a coefficient near 0 is linear, and the Jacobian column
+  :math:`K r(r-1)|\beta_j|^{r-2}\,d\beta_j/du_j = K r` stays bounded.
 * **non-convex** (bridge ``r < 1``, SCAD, MCP) -- local linear approximation / MM: the concave
   majorizer :math:`p(|t|) \le p(|t_k|) + p'(|t_k|)(|t| - |t_k|)` is kept *inside* the loss, so every
   outer step is a weighted-L1 problem with offset ``c`` solved by the engine above; objective values
-  are non-increasing; coordinates with infinite weight stay at 0.  Started from the L1 fit.
+  are non-increasing; coordinates with infinite weight stay at 0.  Started from the L1 fit; at most
+  ``max(100, max_iter)`` outer steps (a coefficient that shrinks to exactly 0 can take more than
+  100, e.g. a bridge ``r = 1/2`` twin near its threshold).
 
 Optimality residual
 -------------------
@@ -445,9 +465,29 @@ def _split_newton(pb, b0, beta, mu, tol, max_iter, it0=0):
     return b0, beta, k, kkt, val
 
 
+def _from_power(u, r):
+    """Coefficients from their power coordinates :math:`u = \\mathrm{sign}(\\beta)|\\beta|^{r-1}`
+    (``1 < r < 2``): :math:`\\beta = \\mathrm{sign}(u)|u|^{1/(r-1)}`."""
+    with np.errstate(under="ignore"):
+        return np.sign(u) * np.abs(u) ** (1.0 / (r - 1.0))
+
+
 def _smooth_newton(pb, b0, beta, mu, tol, max_iter, it0=0):
-    """Newton on (b0, beta) for the smooth bridge penalty (r > 1)."""
+    """Newton for the smooth bridge penalty (r > 1): on :math:`(b_0, \\beta)` for ``r >= 2``, with
+    power coordinates for the coefficients near 0 for ``1 < r < 2`` (:func:`_power_newton`).
+
+    In power coordinates :math:`u_j = \\mathrm{sign}(\\beta_j)|\\beta_j|^{r-1}` the step solves
+    :math:`J\\,d = -g` with :math:`J = H\\,\\mathrm{diag}(d\\beta/du)`: the Hessian of :math:`F` in
+    :math:`\\beta` times the Jacobian of :math:`\\beta(u)`, in which the unbounded curvature
+    :math:`K r(r-1)|\\beta_j|^{r-2}` of the penalty (:math:`K = \\partial F/\\partial T`) times
+    :math:`d\\beta_j/du_j` is the constant :math:`K r`.  The step is the Newton step in
+    :math:`\\beta` followed along the curve :math:`\\beta(u + t\\,d)` (a descent direction:
+    :math:`g'\\,\\mathrm{diag}(d\\beta/du)\\,d = -g'H^{-1}g`), and the stationarity of a coefficient
+    near 0, :math:`g_j + K r u_j = 0`, is linear in :math:`u_j`: coefficients whose optimum is tiny
+    (:math:`|\\beta_j| \\propto |g_j|^{1/(r-1)}`) converge quadratically instead of linearly."""
     r = pb.r
+    if r < 2.0:
+        return _power_newton(pb, b0, beta, mu, tol, max_iter, it0)
     fi = pb.fit_intercept
     k = it0
     kkt = np.inf
@@ -494,6 +534,73 @@ def _smooth_newton(pb, b0, beta, mu, tol, max_iter, it0=0):
         if not accepted:
             break
         b0, beta = b0n, betan
+    return b0, beta, k, kkt, val
+
+
+def _power_newton(pb, b0, beta, mu, tol, max_iter, it0=0):
+    """:func:`_smooth_newton` for 1 < r < 2.  A coefficient moves in power coordinates when the
+    penalty curvature :math:`K r(r-1)|\\beta_j|^{r-2}` is at least the rest of its Hessian diagonal
+    (near 0, where the curvature is unbounded), else along the straight line in :math:`\\beta_j`
+    (far from 0 the curve :math:`|u|^{1/(r-1)}` would overshoot for ``r`` near 1); the two
+    parametrisations agree to first order, so the step is the Newton step in :math:`\\beta`."""
+    r = pb.r
+    fi = pb.fit_intercept
+    off = 1 if fi else 0
+    p = pb.p
+    cols = np.arange(off, off + p)
+    k = it0
+    kkt = np.inf
+    val = None
+    u = np.sign(beta) * np.abs(beta) ** (r - 1.0)
+    while True:
+        val, gz, GT, Hzz, hzT, hTT = pb.derivs(b0, beta, mu)
+        kkt = pb.smooth_kkt(beta, gz, GT)
+        if kkt <= tol or k >= max_iter:
+            break
+        k += 1
+        a = np.abs(beta)
+        tg = np.zeros_like(gz)
+        tg[off:] = r * u
+        g = gz + GT * tg
+        H = Hzz + np.outer(hzT, tg) + np.outer(tg, hzT) + hTT * np.outer(tg, tg)
+        with np.errstate(divide="ignore"):
+            pc = GT * r * (r - 1.0) * a ** (r - 2.0)
+        pw = pc >= np.diag(H)[off:]
+        D = np.ones_like(gz)
+        D[off:][pw] = a[pw] ** (2.0 - r) / (r - 1.0)
+        J = H * D[None, :]
+        J[cols, cols] += np.where(pw, GT * r, pc)
+        J[np.diag_indices_from(J)] += 1e-12 * (1.0 + np.abs(np.diag(J)).max())
+        try:
+            d = -np.linalg.solve(J, g)
+        except np.linalg.LinAlgError:
+            d = -np.linalg.lstsq(J, g, rcond=None)[0]
+        dec = float(g @ (D * d)) if np.all(np.isfinite(d)) else np.inf
+        if not dec < 0:
+            d = -D * g  # gradient step in the same coordinates
+            dec = float(g @ (D * d))
+            if not dec < 0:
+                break
+        db = d[off:]
+        t = 1.0
+        accepted = False
+        for _ in range(60):
+            b0n = b0 + t * d[0] if fi else 0.0
+            un = u + t * db
+            betan = np.where(pw, _from_power(un, r), beta + t * db)
+            un = np.where(pw, un, np.sign(betan) * np.abs(betan) ** (r - 1.0))
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                vn = pb.objective(b0n, betan, mu)
+            if vn <= val + 1e-4 * t * dec:
+                accepted = True
+                break
+            if t == 1.0 and vn - val <= 1e-13 * (1.0 + abs(val)):
+                accepted = True  # decrease below round-off of the objective: trust the model
+                break
+            t *= 0.5
+        if not accepted:
+            break
+        b0, beta, u = b0n, betan, un
     return b0, beta, k, kkt, val
 
 
@@ -840,7 +947,7 @@ def _kink_face(pb, act, sgn, Z, sigma, z, wz):
         if not nn <= nrm:
             break  # no further decrease (round-off level, or the face is out of reach)
         z, wz, R, st, nrm = zn, wn, Rn, stn, nn
-        if np.abs(s * d).max(initial=0.0) <= 1e-13 * (1.0 + np.abs(z).max()):
+        if np.abs(s * d).max(initial=0.0) <= 1e-13 * (1.0 + np.abs(z).max(initial=0.0)):
             break
     t, A, a1, a2, B, b1, b2, pi, f1, fT = st
     b0n = float(z[0]) if fi else 0.0
@@ -872,6 +979,227 @@ def _kink_face(pb, act, sgn, Z, sigma, z, wz):
         if np.any(np.abs(gz) > Kt * w[zero] * (1 + 1e-9) + 1e-12 * gsc):
             return None
     return "ok", b0n, beta_new
+
+
+# ----------------------------------------------------------------------------------------------
+# Gaussian and Poisson FGSM with the bridge penalty r > 1: exact polish at the kinks
+# ----------------------------------------------------------------------------------------------
+def _bridge_polish(pb, b0, beta, mu):
+    """Exact minimiser of the max-type FGSM objective with the smooth bridge margin shift
+    :math:`T = \\sum_j|\\beta_j|^r` (``r > 1``; Gaussian or Poisson) on the face identified from a
+    smoothed solution, or None.
+
+    As in :func:`_kink_polish`, the face is the set ``Z`` of observations at their kink and the
+    branch of every other observation; all coefficients are free (``T`` is smooth: no support or
+    sign pattern).  The KKT equations of the face are solved by Newton (:func:`_bridge_face`),
+    branches the candidate contradicts are flipped (an observation asked a second time is pinned
+    to its kink), kink weights outside [0, 1] release their observation; acceptance needs the full
+    non-smooth KKT conditions (checked again by the caller with :func:`_kkt_residual`)."""
+    eps = pb.eps
+    n, p = pb.n, pb.p
+    fi = pb.fit_intercept
+    T = pb.T(beta)
+    if not eps * T > 0:
+        return None
+    q = p + (1 if fi else 0)
+    theta = pb.theta(b0, beta)
+    diff = pb._f(theta + eps * T)[0] - pb._f(theta - eps * T)[0]
+    if not np.all(np.isfinite(diff)):
+        return None
+    empty = np.zeros(0, dtype=int)
+    cand = np.flatnonzero(np.abs(diff) < 30.0 * mu)
+    if cand.size > q:
+        # more observations in the smoothing band than the face can pin: generic face first,
+        # then the q observations closest to their kink
+        faces = [empty, cand[np.argsort(np.abs(diff[cand]))[:q]]]
+    elif cand.size:
+        faces = [cand, empty]
+    else:
+        faces = [empty]
+    for Z in faces:
+        sigma = np.where(diff >= 0, 1.0, -1.0)
+        sigma[Z] = 0.0
+        with np.errstate(over="ignore"):
+            wz = expit(diff[Z] / max(mu, 1e-300))
+        bz, bb = b0, beta
+        flipped = np.zeros(n, dtype=np.int8)
+        for _ in range(_POLISH_FLIPS + 1):
+            out = _bridge_face(pb, Z, sigma, bz, bb, wz)
+            if out is None:
+                break
+            kind = out[0]
+            if kind == "ok":
+                return out[1], out[2]
+            bz, bb, wz = out[3], out[4], out[5]
+            idx = out[1]
+            if kind == "drop":
+                # kink weight outside [0, 1]: the observation leaves its kink for that branch
+                keep = np.ones(Z.size, dtype=bool)
+                for i, wi in zip(idx, out[2]):
+                    k = int(np.flatnonzero(Z == i)[0])
+                    keep[k] = False
+                    sigma[i] = 1.0 if wi > 1.0 else -1.0
+                Z, wz = Z[keep], wz[keep]
+                continue
+            # kind == "flip": observations on the wrong side of their kink
+            if idx.size > max(q, 0.01 * n):
+                break
+            again = idx[flipped[idx] >= 1]
+            new = idx[flipped[idx] < 1]
+            sigma[new] = -sigma[new]
+            flipped[new] += 1
+            if again.size:
+                if Z.size + again.size > q:
+                    break
+                Z = np.concatenate((Z, again))
+                wz = np.concatenate((wz, np.full(again.size, 0.5)))
+                sigma[again] = 0.0
+    return None
+
+
+def _bridge_face(pb, Z, sigma, b0, beta, wz):
+    """Newton on the KKT equations of one face of the max-type FGSM objective with
+    :math:`T = \\sum_j |\\beta_j|^r`, ``r > 1``.
+
+    The equations are those of :func:`_kink_face` with :math:`\\nabla T = (0, r\\,\\mathrm{sign}
+    (\\beta)|\\beta|^{r-1})` (zero for the intercept): stationarity :math:`S = \\tilde X'f_1 +
+    K\\nabla T = 0` (:math:`K = \\sum_i \\partial\\phi_i/\\partial T`) and the kink equations
+    :math:`f_i(\\theta_i + t) - f_i(\\theta_i - t) = 0` for ``i`` in ``Z``; unknowns the intercept,
+    the coefficients and the convex weights ``wz`` of the kink observations.  The Jacobian is the
+    symmetric saddle-point matrix of :func:`_kink_face` plus the penalty curvature
+    :math:`K\\nabla^2 T`.  For ``1 < r < 2`` a coefficient whose penalty curvature
+    :math:`K r(r-1)|\\beta_j|^{r-2}` (unbounded at 0) is at least the rest of its Hessian diagonal
+    at the start is carried in power coordinates :math:`u_j = \\mathrm{sign}(\\beta_j)
+    |\\beta_j|^{r-1}` (its Jacobian column is multiplied by :math:`d\\beta_j/du_j`, which turns that
+    curvature into :math:`K r`, and its stationarity becomes linear in :math:`u_j` near 0), the
+    others in :math:`\\beta_j` (see :func:`_power_newton`).
+
+    Returns ``("ok", b0, beta)`` if the solution satisfies the KKT conditions of the face,
+    ``("flip", idx, None, b0, beta, wz)`` / ``("drop", idx, w_idx, b0, beta, wz)`` for an
+    active-set change (branches contradicted / kink weights outside [0, 1]), or None."""
+    X, eps, r = pb.X, pb.eps, pb.r
+    n, p = pb.n, pb.p
+    fi = pb.fit_intercept
+    off = 1 if fi else 0
+    q = p + off
+    cols = np.arange(off, q)
+    nz = Z.size
+    base = (sigma > 0).astype(float)
+    pw = np.zeros(p, dtype=bool)  # coefficients in power coordinates (fixed after the 1st step)
+
+    def X1t(vec):
+        g = X.T @ vec
+        return np.concatenate(([vec.sum()], g)) if fi else g
+
+    def coefs(v):
+        b = v[off:].copy()
+        b[pw] = _from_power(b[pw], r)
+        return b
+
+    def evaluate(v, wz):
+        bt = coefs(v)
+        th = X @ bt
+        if fi:
+            th += v[0]
+        gT = np.zeros(q)
+        gT[off:] = r * np.sign(bt) * np.abs(bt) ** (r - 1.0)
+        gT[off:][pw] = r * v[off:][pw]  # exact even where beta underflows
+        t = eps * float(np.sum(np.abs(bt) ** r))
+        A, a1, a2 = pb._f(th + t)
+        B, b1, b2 = pb._f(th - t)
+        pi = base.copy()
+        pi[Z] = wz
+        f1 = pi * a1 + (1.0 - pi) * b1
+        fT = eps * (pi * a1 - (1.0 - pi) * b1)
+        K = float(fT.sum())
+        R = np.concatenate((X1t(f1) + gT * K, (A - B)[Z]))
+        nrm = float(np.linalg.norm(R)) if np.all(np.isfinite(R)) else np.inf
+        return R, nrm, (bt, gT, K, A, a1, a2, B, b1, b2, pi, f1)
+
+    v = np.concatenate(([b0], beta)) if fi else np.array(beta, dtype=float)
+    with np.errstate(over="ignore", invalid="ignore"):
+        R, nrm, st = evaluate(v, wz)
+    if not np.isfinite(nrm):
+        return None
+    halvings = 0
+    for it in range(_FACE_NEWTON):
+        bt, gT, K, A, a1, a2, B, b1, b2, pi, f1 = st
+        pb.passes += 1
+        m2 = pi * a2 + (1.0 - pi) * b2
+        f1T = eps * (pi * a2 - (1.0 - pi) * b2)
+        XD = X * m2[:, None]
+        Hb = XD.T @ X
+        if fi:
+            H = np.empty((q, q))
+            H[0, 0] = m2.sum()
+            vv = XD.sum(axis=0)
+            H[0, 1:] = vv
+            H[1:, 0] = vv
+            H[1:, 1:] = Hb
+        else:
+            H = Hb
+        hzT = X1t(f1T)
+        H = H + np.outer(hzT, gT) + np.outer(gT, hzT) + eps * eps * m2.sum() * np.outer(gT, gT)
+        a = np.abs(bt)
+        with np.errstate(divide="ignore"):
+            pc = K * r * (r - 1.0) * a ** (r - 2.0)  # K T''(beta), unbounded at 0 for r < 2
+        if it == 0 and r < 2.0:
+            pw = pc >= np.diag(H)[off:]
+            v[off:][pw] = np.sign(bt[pw]) * a[pw] ** (r - 1.0)
+        Dv = np.ones(q)
+        Dv[off:][pw] = a[pw] ** (2.0 - r) / (r - 1.0)
+        J = H * Dv[None, :]
+        J[cols, cols] += np.where(pw, K * r, pc)
+        if nz:
+            # rows: gradient of the kink equation A_i - B_i
+            XZ = np.column_stack((np.ones(nz), X[Z])) if fi else X[Z]
+            C = (a1 - b1)[Z][:, None] * XZ + np.outer(eps * (a1 + b1)[Z], gT)
+            Kmat = np.zeros((q + nz, q + nz))
+            Kmat[:q, :q] = J
+            Kmat[:q, q:] = C.T
+            Kmat[q:, :q] = C * Dv[None, :]
+        else:
+            Kmat = J
+        try:
+            d = -np.linalg.solve(Kmat, R)
+        except np.linalg.LinAlgError:
+            return None
+        if not np.all(np.isfinite(d)):
+            return None
+        # damped Newton on the residual norm (full steps near the solution)
+        s = 1.0
+        while True:
+            vn = v + s * d[:q]
+            wn = wz + s * d[q:]
+            with np.errstate(over="ignore", invalid="ignore"):
+                Rn, nn, stn = evaluate(vn, wn)
+            if nn <= (1.0 - 1e-4 * s) * nrm:
+                break
+            halvings += 1
+            if halvings > _FACE_HALVINGS:
+                break
+            s *= 0.5
+        if not nn <= nrm:
+            break  # no further decrease (round-off level, or the face is out of reach)
+        v, wz, R, st, nrm = vn, wn, Rn, stn, nn
+        if np.abs(s * d).max(initial=0.0) <= 1e-13 * (1.0 + np.abs(v).max(initial=0.0)):
+            break
+    bt, gT, K, A, a1, a2, B, b1, b2, pi, f1 = st
+    b0n = float(v[0]) if fi else 0.0
+    fscale = 1.0 + np.abs(A) + np.abs(B)
+    if nz and np.any(np.abs(A - B)[Z] > 1e-10 * fscale[Z]):
+        return None  # Newton did not reach the face
+    # branches: every observation outside Z on the side of its kink given by sigma
+    out = np.ones(n, dtype=bool)
+    out[Z] = False
+    bad = out & (sigma * (A - B) < -1e-12 * fscale)
+    if np.any(bad):
+        return "flip", np.flatnonzero(bad), None, b0n, bt, wz
+    tolw = 1e-9
+    badw = (wz < -tolw) | (wz > 1.0 + tolw)
+    if np.any(badw):
+        return "drop", Z[badw], wz[badw], b0n, bt, wz
+    return "ok", b0n, bt
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1003,6 +1331,8 @@ def _solve_convex(pb, b0, beta, tol, max_iter):
             pol = _gaussian_polish(pb, b0, beta, mu)
         elif pb.family == "poisson" and pb.r is None:
             pol = _kink_polish(pb, b0, beta, mu)
+        elif pb.r is not None:  # bridge r > 1, Gaussian or Poisson
+            pol = _bridge_polish(pb, b0, beta, mu)
         if pol is not None:
             b0p, betap = pol
             if pb.objective(b0p, betap) <= pb.objective(b0, beta, 0.0) + 1e-12 * scale * pb.n:
@@ -1070,7 +1400,7 @@ def _make_problem(X, y, family, mode, eps, alpha, fit_intercept, w=None, c=0.0, 
 
 
 def _fit(X, y, strength, family, penalty, mode, fit_intercept, tol, max_iter, coef0=None,
-         intercept0=None, max_outer=100, warn=True):
+         intercept0=None, max_outer=None, warn=True):
     family = _family_name(family)
     pen = get_penalty(penalty)
     n, p = X.shape
@@ -1137,6 +1467,10 @@ def _fit(X, y, strength, family, penalty, mode, fit_intercept, tol, max_iter, co
         kkt = np.inf
         change = np.inf
         strength_in = eps if mode == "fgsm" else (1.0 if hasattr(pen, "lam") else alpha)
+        # LLA outer steps: at least 100, and max_iter when larger (so that the warning's advice,
+        # increase max_iter, applies to the outer loop too)
+        if max_outer is None:
+            max_outer = max(100, int(max_iter))
         for outer in range(max_outer):
             wts, c = pen.lla_weights(beta)
             keep = np.flatnonzero(np.isfinite(wts))
