@@ -30,7 +30,6 @@ EXPECTED += [f"C_linear, global rule: {w}" for w in (
     "KS rejects at 1% for the zero coefficient (p)",
     "Wald test of the mean vector does not reject at 1%")]
 EXPECTED += ["C_linear: the local rule is the limit of LLA (max |u_local - u_LLA| <= 1e-8)"]
-EXPECTED += ["C_linear: finite-n law (dropped terms kept, local rule): Wald test does not reject at 1%"]
 
 
 @pytest.fixture(scope="module")

@@ -275,24 +275,25 @@ def _theorem_c(name, d, r, k, est, n, pq, rng) -> dict:
     S = math.sqrt(n) * (est[:, :dim] - d.theta0)
     Sb = math.sqrt(n) * (est[:, dim:] - d.theta0)
     W = draw_W(pq, N_DRAWS, SEED + k)                   # the same W for both rules and for LLA
-    D = limit_draws(pq, LAM0, r=r, estimator="fgsm", W=W, rule="local")
-    G = limit_draws(pq, LAM0, r=r, estimator="fgsm", W=W, rule="global")
-    L, lla_iter, lla_open = lla_limit_draws(pq, LAM0, r, W)
-    c, cg, cb = compare_laws(S, D, rng), compare_laws(S, G, rng), compare_laws(Sb, G, rng)
-    # the terms of order n^((r-1)/2) that the limit drops; lam0 here is n eps_n / n^(r/2) = LAM0
+    # The terms of order n^((r-1)/2) that the limit drops (lam0 here is n eps_n / n^(r/2) = LAM0) are
+    # kept in the objective: -u'W + u'Iu/2 + lam0 kappa sum_zero |u_j|^r + g_n'u with g_n = -I b_n,
+    # i.e. W -> W - g_n.  This finite-n version of argmin V_r is what the laws are compared with: the
+    # leftover bias b_n decays only like n^(-1/4) and is resolved at paper scale.  Unlike a fixed
+    # shift by b_n (the shift of a solution whose zero coefficient is free), each draw moves
+    # according to its own support.
     left = theorem_c_leftover_bias(pq, n, LAM0, r)
     left_nov = theorem_c_leftover_bias(dataclasses.replace(pq, V=np.zeros_like(pq.V)), n, LAM0, r)
-    # finite-n law: keep the dropped linear terms g_n'u in the limit objective (g_n = -I b_n) and
-    # minimize by the local rule: -u'W + ... + g_n'u = -u'(W - g_n) + ...  Unlike the fixed shift b_n
-    # (which assumes the zero coefficient free), this moves each draw according to its own support.
     g_n = -pq.I @ left
-    Dn = limit_draws(pq, LAM0, r=r, estimator="fgsm", W=W - g_n, rule="local")
-    cn = compare_laws(S, Dn, np.random.default_rng(SEED + 7))
+    D = limit_draws(pq, LAM0, r=r, estimator="fgsm", W=W - g_n, rule="local")
+    G = limit_draws(pq, LAM0, r=r, estimator="fgsm", W=W - g_n, rule="global")
+    D0 = limit_draws(pq, LAM0, r=r, estimator="fgsm", W=W, rule="local")     # n = infinity
+    L, lla_iter, lla_open = lla_limit_draws(pq, LAM0, r, W)
+    c, cg, cb = compare_laws(S, D, rng), compare_laws(S, G, rng), compare_laws(Sb, G, rng)
+    c0 = compare_laws(S, D0, np.random.default_rng(SEED + 7))
     info = {"leftover": left, "leftover_nov": left_nov,
-            "mean_z_leftover": (c["mean_sim"] - c["mean_lim"] - left) / c["mean_se"],
-            "finite_n_mean": cn["mean_lim"], "finite_n_mean_z": cn["mean_z"], "finite_n_wald_p": cn["wald_p"],
-            "finite_n_p_zero": (Dn[:, zero] == 0).mean(0),
-            "lla_max_diff": float(np.max(np.abs(L - D))), "lla_iterations": lla_iter, "lla_unsettled": lla_open,
+            "plain_mean": c0["mean_lim"], "plain_mean_z": c0["mean_z"], "plain_wald_p": c0["wald_p"],
+            "plain_p_zero": (D0[:, zero] == 0).mean(0),
+            "lla_max_diff": float(np.max(np.abs(L - D0))), "lla_iterations": lla_iter, "lla_unsettled": lla_open,
             "lla_beaten": float(np.mean(np.any(S != Sb, axis=1))),
             "zero": zero, "p_zero_local": (D[:, zero] == 0).mean(0), "p_zero_global": (G[:, zero] == 0).mean(0),
             "p_zero_lla": (S[:, zero] == 0).mean(0), "p_zero_best": (Sb[:, zero] == 0).mean(0)}
@@ -302,8 +303,6 @@ def _theorem_c(name, d, r, k, est, n, pq, rng) -> dict:
     # continuous part, not the global argmin's (see the chapter)
     v.update(_law_verdicts(f"{name}, global rule", cg, differ=("atom", "ks")))
     v.update(_law_verdicts(f"{name}, best of the two minimizers vs global rule", cb))
-    v[f"{name}: finite-n law (dropped terms kept, local rule): Wald test does not reject at 1%"] = _verdict(
-        cn["wald_p"], ALPHA, cn["wald_p"] > ALPHA)
     v[f"{name}: the local rule is the limit of LLA (max |u_local - u_LLA| <= 1e-8)"] = _verdict(
         info["lla_max_diff"], 1e-8, info["lla_max_diff"] <= 1e-8 and lla_open == 0)
     return {"sim": S, "sim_best": Sb, "limit": D, "limit_global": G, "cmp": c, "cmp_global": cg, "cmp_best": cb,
