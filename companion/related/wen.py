@@ -16,7 +16,7 @@ measures that picture in two settings.
 2. **A small ReLU network** (64-64-10) on scikit-learn's digits (pixels scaled to [0, 1]), trained
    full batch with Adam on clean data (:math:`\varepsilon = 0`) or on :math:`\ell_\infty` PGD examples
    (:func:`pgd_attack`) at several radii; everything is written in JAX, jit-compiled and run in
-   float64 (inside :func:`jax.enable_x64`, so importing this module changes no global setting).  We
+   float64 (inside ``jax.enable_x64``, so importing this module changes no global setting).  We
    report clean test accuracy, mean confidence (largest softmax probability), the logit margin
    distribution, the top singular value of the input Jacobian of the logits
    (:func:`input_jacobian_svals`) and robust accuracy under PGD.
