@@ -29,6 +29,7 @@ function ``fit_fn(X, y) -> coefficient vector`` or a scikit-learn-style estimato
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import inspect
@@ -48,7 +49,8 @@ import numpy as np
 from .designs import Design, _key_words, canonical_config, config_hash
 
 __all__ = ["Setting", "EstimatorFit", "MCResult", "run_experiment", "run_replications", "fit_identity",
-           "SCALES", "CACHE_VERSION", "resolve_scale", "default_cache_dir", "package_code_hash"]
+           "SCALES", "CACHE_VERSION", "resolve_scale", "default_cache_dir", "package_code_hash",
+           "dask_backend"]
 
 CACHE_VERSION = "mc-1"
 
@@ -186,6 +188,19 @@ class Setting:
     def config(self) -> dict:
         return {"design": self.design.config(), "fit": fit_identity(self.fit),
                 "add_intercept": bool(self.add_intercept)}
+
+
+@contextlib.contextmanager
+def dask_backend(address: str):
+    """Run every :func:`run_experiment` inside the block on the Dask distributed cluster whose
+    scheduler listens at ``address`` (e.g. ``"tcp://host:8786"``): one joblib task per chunk, the
+    same seeds and the same disk cache (written by this process as chunks come back)."""
+    if not isinstance(address, str) or not address:
+        raise ValueError(f"address must be a scheduler address such as 'tcp://host:8786', got {address!r}")
+    from distributed import Client
+
+    with Client(address) as client, joblib.parallel_config(backend="dask"):
+        yield client
 
 
 # --------------------------------------------------------------------------- workers
