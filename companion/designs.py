@@ -34,6 +34,30 @@ from scipy import optimize, special
 
 from ._validation import as_float_array, check_scalar
 
+
+def check_count(x, name: str, *, low: int = 1) -> int:
+    """An integer argument ``>= low`` (a sample size, a number of replications, a seed); bools and
+    non-integral numbers are refused with an error naming ``name``."""
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, np.integer)):
+        if isinstance(x, (float, np.floating)) and float(x).is_integer():
+            x = int(x)
+        else:
+            raise TypeError(f"{name} must be an integer, got {x!r} ({type(x).__name__})")
+    x = int(x)
+    if x < low:
+        raise ValueError(f"{name} must be >= {low}, got {x}")
+    return x
+
+
+def _check_rng(rng, name: str = "rng") -> np.random.Generator:
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or isinstance(rng, (bool, np.bool_)) or not isinstance(rng, (int, np.integer, np.random.SeedSequence)):
+        raise TypeError(f"{name} must be a numpy.random.Generator or an integer seed, got {type(rng).__name__}")
+    if isinstance(rng, (int, np.integer)) and rng < 0:
+        raise ValueError(f"{name} as a seed must be >= 0, got {rng}")
+    return np.random.default_rng(rng)
+
 __all__ = [
     "Covariates", "Noise", "Design", "linear_design", "logistic_design", "poisson_design",
     "sparse_beta", "intercept_for_balance", "positive_fraction", "replication_rng", "replication_seedsequence",
@@ -107,6 +131,8 @@ class Covariates:
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """Draw ``n`` rows (element-wise operations only: bit-reproducible)."""
+        n = check_count(n, "n")
+        rng = _check_rng(rng)
         z = rng.standard_normal((n, self.p))
         if self.kind == "ar1" and self.rho != 0.0:
             a, b = self.rho, math.sqrt(1.0 - self.rho ** 2)
@@ -143,6 +169,9 @@ class Noise:
         object.__setattr__(self, "df", check_scalar(self.df, "df", low=2.0, low_inclusive=False))
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``n`` noise draws from ``rng``."""
+        n = check_count(n, "n")
+        rng = _check_rng(rng)
         s = self.sigma
         if self.kind == "gaussian":
             return s * rng.standard_normal(n)
@@ -247,9 +276,10 @@ class Design:
 
     def sample(self, n: int, rng, add_intercept: bool = False):
         """Draw ``(X, y)`` with ``n`` rows from ``rng`` (a ``numpy.random.Generator`` or a seed)."""
-        if not isinstance(rng, np.random.Generator):
-            rng = np.random.default_rng(rng)
-        n = int(n)
+        rng = _check_rng(rng)
+        n = check_count(n, "n")
+        if not isinstance(add_intercept, (bool, np.bool_)):
+            raise TypeError(f"add_intercept must be True or False, got {add_intercept!r}")
         X = self.covariates.sample(n, rng)
         eta = self.linear_predictor(X)
         if self.family == "gaussian":
@@ -314,14 +344,16 @@ def _key_words(hexkey: str, nwords: int = 4) -> tuple:
 def replication_seedsequence(design: Design, n: int, seed: int = 0) -> np.random.SeedSequence:
     """Parent ``SeedSequence`` of all replications of ``design`` at sample size ``n``: entropy
     ``(seed, 128-bit design hash, n)``."""
-    return np.random.SeedSequence([int(seed), *_key_words(design.key()), int(n)])
+    n, seed = check_count(n, "n"), check_count(seed, "seed", low=0)
+    return np.random.SeedSequence([seed, *_key_words(design.key()), n])
 
 
 def replication_rng(design: Design, n: int, k: int, seed: int = 0) -> np.random.Generator:
     """Generator of replication ``k`` at sample size ``n``: the ``k``-th child,
     ``replication_seedsequence(design, n, seed).spawn(k + 1)[k]``, computed in O(1).  It depends
     only on ``(seed, design, n, k)``."""
-    ss = np.random.SeedSequence([int(seed), *_key_words(design.key()), int(n)], spawn_key=(int(k),))
+    n, k, seed = check_count(n, "n"), check_count(k, "k", low=0), check_count(seed, "seed", low=0)
+    ss = np.random.SeedSequence([seed, *_key_words(design.key()), n], spawn_key=(k,))
     return np.random.Generator(np.random.PCG64(ss))
 
 
@@ -329,8 +361,9 @@ def replication_rng(design: Design, n: int, k: int, seed: int = 0) -> np.random.
 def sparse_beta(p: int, k: int, value: float | tuple = 1.0, alternate_signs: bool = False) -> tuple:
     """``beta0`` with ``k`` leading nonzero entries ``value`` (a scalar or a length-``k`` tuple)
     and ``p - k`` zeros; ``alternate_signs`` flips the sign of every second nonzero entry."""
-    if not 0 <= k <= p:
-        raise ValueError(f"need 0 <= k <= p, got k={k}, p={p}")
+    p, k = check_count(p, "p"), check_count(k, "k", low=0)
+    if k > p:
+        raise ValueError(f"k must be <= p, got k={k}, p={p}")
     b = np.zeros(p)
     b[:k] = np.broadcast_to(np.asarray(value, float), (k,))
     if alternate_signs:
@@ -356,9 +389,9 @@ def positive_fraction(beta0, covariates: Covariates, intercept: float, n_nodes: 
 def intercept_for_balance(beta0, covariates: Covariates, target: float) -> float:
     """Intercept giving a fraction ``target`` of positives (``0 < target < 1``) in the logistic
     model with these slopes and covariates (root of :func:`positive_fraction`, to 1e-12)."""
-    target = check_scalar(target, "target", low=0.0, low_inclusive=False, high=1.0)
-    if target >= 1.0:
-        raise ValueError("target must be < 1")
+    target = check_scalar(target, "target")
+    if not 0.0 < target < 1.0:
+        raise ValueError(f"target must be strictly between 0 and 1, got {target}")
     m0, s = _eta_law(beta0, covariates, 0.0)
     lo, hi = -m0 - 10.0 * (s + 1.0) - 40.0, -m0 + 10.0 * (s + 1.0) + 40.0
     return float(optimize.brentq(lambda a: positive_fraction(beta0, covariates, a) - target,
@@ -390,7 +423,10 @@ def logistic_design(beta0, *, positive_fraction: float | None = None, intercept:
     if positive_fraction is not None:
         if intercept is not None:
             raise ValueError("give intercept or positive_fraction, not both")
-        intercept = intercept_for_balance(beta0, cov, positive_fraction)
+        frac = check_scalar(positive_fraction, "positive_fraction")
+        if not 0.0 < frac < 1.0:
+            raise ValueError(f"positive_fraction must be strictly between 0 and 1, got {frac}")
+        intercept = intercept_for_balance(beta0, cov, frac)
     return Design("bernoulli", beta0, cov, None, intercept, name)
 
 

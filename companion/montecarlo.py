@@ -9,11 +9,11 @@ function ``fit_fn(X, y) -> coefficient vector`` or a scikit-learn-style estimato
   bit whatever ``n_jobs``, backend or chunking, a replication does not depend on how many run, and
   settings sharing a design see the same data sets (common random numbers: paired comparisons).
 * **Parallelism.**  Work is cut into chunks of ``chunk_size`` replications of one ``(setting, n)``;
-  each chunk is one joblib task (so dispatch cost is amortized), run by ``joblib.Parallel``.  Any
-  joblib backend works, e.g. a dask cluster::
-
-      with distributed.Client(cluster), joblib.parallel_config(backend="dask"):
-          res = run_experiment(settings)
+  each chunk is one joblib task (so dispatch cost is amortized), run by ``joblib.Parallel``.  On a
+  Dask distributed cluster: set ``COMPANION_DASK_SCHEDULER=tcp://host:8786`` (every run sends its
+  chunks there, using all the cluster's workers), or use :func:`dask_backend` around a block.  The
+  seeds and the cache are the same, so the results are identical to a sequential run, and chunks
+  finished before a worker (or the whole cluster) is lost stay in the cache.
 
 * **Cache.**  With ``cache_dir`` every finished chunk is written at once (atomically) to
   ``<cache_dir>/<key>.npz``, ``key`` = SHA-256 of the full configuration: design, fit identity
@@ -46,7 +46,7 @@ from typing import Any, Callable, Sequence
 import joblib
 import numpy as np
 
-from .designs import Design, _key_words, canonical_config, config_hash
+from .designs import Design, _key_words, canonical_config, check_count, config_hash
 
 __all__ = ["Setting", "EstimatorFit", "MCResult", "run_experiment", "run_replications", "fit_identity",
            "SCALES", "CACHE_VERSION", "resolve_scale", "default_cache_dir", "package_code_hash",
@@ -183,6 +183,12 @@ class Setting:
     add_intercept: bool = False
 
     def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name:
+            raise ValueError(f"name must be a non-empty string, got {self.name!r}")
+        if not isinstance(self.design, Design):
+            raise TypeError(f"design must be a companion.designs.Design, got {type(self.design).__name__}")
+        if not isinstance(self.add_intercept, (bool, np.bool_)):
+            raise TypeError(f"add_intercept must be True or False, got {self.add_intercept!r}")
         object.__setattr__(self, "fit", _as_fit(self.fit))
 
     def config(self) -> dict:
@@ -213,9 +219,13 @@ def run_replications(design: Design, n: int, reps, fit_fn: Callable, seed: int =
     ``on_error="nan"``); with ``return_times=True`` also ``(fit_seconds, total_seconds)``.
     """
     t_start = time.perf_counter()
-    idx = range(int(reps)) if np.ndim(reps) == 0 else [int(k) for k in reps]
+    if not isinstance(design, Design):
+        raise TypeError(f"design must be a companion.designs.Design, got {type(design).__name__}")
+    idx = _check_reps(reps)
     fit_fn = _as_fit(fit_fn)
-    n = int(n)
+    n = check_count(n, "n")
+    seed = check_count(seed, "seed", low=0)
+    _check_on_error(on_error)
     entropy = [int(seed), *_key_words(design.key()), n]   # = designs.replication_seedsequence
     SS, PCG, Gen = np.random.SeedSequence, np.random.PCG64, np.random.Generator
     rows = []
@@ -244,6 +254,30 @@ def run_replications(design: Design, n: int, reps, fit_fn: Callable, seed: int =
     if return_times:
         return out, (fit_seconds, time.perf_counter() - t_start)
     return out
+
+
+_ON_ERROR = ("raise", "nan")
+
+
+def _check_on_error(on_error):
+    if on_error not in _ON_ERROR:
+        raise ValueError(f"on_error must be one of {_ON_ERROR}, got {on_error!r}")
+
+
+def _check_reps(reps) -> list[int] | range:
+    """``reps``: a positive count ``R`` (replications ``0..R-1``) or a non-empty iterable of distinct
+    non-negative replication indices."""
+    if np.ndim(reps) == 0:
+        return range(check_count(reps, "reps"))
+    try:
+        idx = [check_count(k, "reps entries", low=0) for k in reps]
+    except TypeError as exc:
+        raise TypeError(f"reps must be a positive integer or an iterable of replication indices ({exc})") from exc
+    if not idx:
+        raise ValueError("reps is empty; give a positive count or at least one replication index")
+    if len(set(idx)) != len(idx):
+        raise ValueError("reps contains repeated replication indices")
+    return idx
 
 
 def _chunk_task(task_id, design, n, start, stop, fit, seed, add_intercept, on_error):
@@ -381,16 +415,32 @@ def run_experiment(settings: Sequence[Setting] | Setting, ns: Sequence[int] | No
     t_wall = time.perf_counter()
     if isinstance(settings, Setting):
         settings = [settings]
-    settings = list(settings)
+    try:
+        settings = list(settings)
+    except TypeError as exc:
+        raise TypeError(f"settings must be a Setting or a sequence of Setting, got {type(settings).__name__}") from exc
+    if not settings:
+        raise ValueError("settings is empty")
+    for s in settings:
+        if not isinstance(s, Setting):
+            raise TypeError(f"settings must contain Setting objects, got {type(s).__name__}")
+    _check_on_error(on_error)
+    seed = check_count(seed, "seed", low=0)
+    chunk_size = check_count(chunk_size, "chunk_size")
+    if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0):
+        raise ValueError(f"n_jobs must be None or a nonzero integer, got {n_jobs!r}")
+    if not isinstance(salt, str):
+        raise TypeError(f"salt must be a string, got {type(salt).__name__}")
     names = [s.name for s in settings]
     if len(set(names)) != len(names):
         raise ValueError(f"setting names must be unique, got {names}")
     scale = resolve_scale(scale)
-    ns = np.asarray(SCALES[scale]["ns"] if ns is None else ns, dtype=np.int64).reshape(-1)
-    reps = int(SCALES[scale]["reps"] if reps is None else reps)
-    if reps < 1 or ns.size == 0 or np.any(ns < 1):
-        raise ValueError("need reps >= 1 and positive sample sizes")
-    chunk_size = max(1, int(chunk_size))
+    if ns is None:
+        ns = SCALES[scale]["ns"]
+    ns = np.array([check_count(n, "ns entries") for n in np.atleast_1d(ns)], dtype=np.int64).reshape(-1)
+    if ns.size == 0:
+        raise ValueError("ns is empty; give at least one sample size")
+    reps = check_count(SCALES[scale]["reps"] if reps is None else reps, "reps")
     cache = Path(cache_dir) if cache_dir is not None else None
 
     # one entry per chunk: (setting index, n index, start, stop, key, config json)
@@ -429,15 +479,18 @@ def run_experiment(settings: Sequence[Setting] | Setting, ns: Sequence[int] | No
                                                  chunks[ci][2], chunks[ci][3], settings[chunks[ci][0]].fit,
                                                  seed, settings[chunks[ci][0]].add_intercept, on_error)
                      for ci in pending)
-            par = joblib.Parallel(n_jobs=n_jobs, return_as="generator_unordered")
-            for ci, est, (fs, ws) in par(tasks):
-                si, ni, start, stop, key, cj = chunks[ci]
-                if cache is not None:
-                    _cache_save(_cache_path(cache, key), cj, est, fs, ws)
-                results[ci] = est
-                fit_sec[si, ni] += fs
-                work_sec[si, ni] += ws
-                bar.update(stop - start)
+            address = os.environ.get("COMPANION_DASK_SCHEDULER", "").strip()
+            cluster = dask_backend(address) if address else contextlib.nullcontext()
+            with cluster:
+                par = joblib.Parallel(n_jobs=-1 if address else n_jobs, return_as="generator_unordered")
+                for ci, est, (fs, ws) in par(tasks):
+                    si, ni, start, stop, key, cj = chunks[ci]
+                    if cache is not None:
+                        _cache_save(_cache_path(cache, key), cj, est, fs, ws)
+                    results[ci] = est
+                    fit_sec[si, ni] += fs
+                    work_sec[si, ni] += ws
+                    bar.update(stop - start)
     finally:
         bar.close()
 

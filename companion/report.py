@@ -134,6 +134,8 @@ def verdict(name: str, value, tolerance, passed: bool | None = None, statement: 
             op: str = "<=", kind: str = "test", floor: float | None = ROUNDOFF_FLOOR, digits: int = 3,
             status: str | None = None) -> Verdict:
     """Build a :class:`Verdict`; ``passed`` defaults to ``value op tolerance``."""
+    if op not in _KINDS:
+        raise ValueError(f"op must be one of {sorted(_KINDS)}, got {op!r}")
     value, tolerance = float(value), float(tolerance)
     if passed is None:
         passed = {"<=": value <= tolerance, ">=": value >= tolerance, "<": value < tolerance,

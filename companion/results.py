@@ -142,11 +142,9 @@ def main(chapter: str, run: Callable[..., Any], summarize: Callable[[Any], Mappi
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     if args.scheduler:
-        from .montecarlo import dask_backend
-        with dask_backend(args.scheduler):
-            res = run(scale=args.scale, n_jobs=args.n_jobs if args.n_jobs is not None else -1)
-    else:
-        res = run(scale=args.scale, n_jobs=args.n_jobs)
+        # every run_experiment of the chapter sends its chunks to this scheduler
+        os.environ["COMPANION_DASK_SCHEDULER"] = args.scheduler
+    res = run(scale=args.scale, n_jobs=args.n_jobs)
     seconds = time.perf_counter() - t0
     summary = summarize(res)
     cfg = config(res) if config is not None else {}

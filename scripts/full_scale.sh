@@ -1,43 +1,59 @@
 #!/usr/bin/env bash
-# Paper-scale rerun: execute every simulation chapter with COMPANION_SCALE=full (more replications,
-# larger n) on all cores, writing the executed notebooks and their figures to _build/full/.
-# The committed notebooks (quick scale) are left untouched.  Usage: bash scripts/full_scale.sh [notebook ...]
+# Paper-scale rerun of the simulation chapters.  Each chapter's experiment runs at the given scale and
+# writes its committed summary results/<scale>/<chapter>.json (verdicts, tables, the data behind the
+# figures, seeded spot checks, configuration, package version, date, run time); the book's chapters
+# show these files in their "At paper scale" sections.
+#
+#   bash scripts/full_scale.sh [chapter ...]     every chapter with a summary, or the ones named
+#   SCALE=quick bash scripts/full_scale.sh       regenerate results/quick/ instead of results/full/
+#   COMPANION_DASK_SCHEDULER=tcp://host:8786 bash scripts/full_scale.sh
+#                                                run the Monte Carlo on a Dask distributed cluster
+#                                                (same seeds, same disk cache .mc_cache/)
+#   NOTEBOOKS=1 bash scripts/full_scale.sh       also execute the chapters' notebooks at that scale
+#                                                into _build/<scale>/ (figures as PNG files)
+# Exits non-zero when a chapter fails to run or a verdict fails at that scale (the file is written
+# either way, so a failing verdict stays visible).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
-export COMPANION_SCALE=full COMPANION_N_JOBS=${COMPANION_N_JOBS:-2} PYTHONHASHSEED=0
-out=_build/full
-failed=0
-mkdir -p "$out"
-if [ "$#" -gt 0 ]; then nbs=("$@"); else nbs=(notebooks/*.ipynb); fi
-for nb in "${nbs[@]}"; do
-  name=$(basename "$nb" .ipynb)
-  start=$(date +%s)
-  # --allow-errors: a verdict that fails at paper scale is reported (and its figures still made)
-  .venv/bin/jupyter nbconvert --to notebook --execute --allow-errors --ExecutePreprocessor.timeout=-1 \
-    --output-dir "$out" "$nb" >/dev/null 2>&1 || { echo "FAILED to run: $nb"; failed=1; continue; }
-  .venv/bin/python - "$out/$name.ipynb" "$out/figures" <<'PY' || failed=1
-import base64, sys
-from pathlib import Path
-import nbformat
-nb_path, fig_dir = Path(sys.argv[1]), Path(sys.argv[2])
-fig_dir.mkdir(parents=True, exist_ok=True)
-k = 0
-errors = []
-for i, cell in enumerate(nbformat.read(nb_path, as_version=4).cells):
-    for out in cell.get("outputs", []):
-        if out.get("output_type") == "error":
-            errors.append(f"cell {i}: {out.get('ename')}: {out.get('evalue', '')[:200]}")
-        png = out.get("data", {}).get("image/png")
-        if png:
-            k += 1
-            (fig_dir / f"{nb_path.stem}_{k}.png").write_bytes(base64.b64decode(png))
-print(f"{nb_path.stem}: {k} figure(s)")
-for e in errors:
-    print(f"  ERROR at paper scale in {nb_path.stem} {e}")
-sys.exit(1 if errors else 0)
+bash scripts/setup.sh >/dev/null
+scale=${SCALE:-full}
+export COMPANION_SCALE=$scale COMPANION_N_JOBS=${COMPANION_N_JOBS:-2} PYTHONHASHSEED=0
+if [ "$#" -gt 0 ]; then
+  chapters=("$@")
+else
+  mapfile -t chapters < <(.venv/bin/python - <<'PY'
+import importlib, pkgutil
+import companion.experiments as pkg
+for m in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
+    mod = importlib.import_module(f"companion.experiments.{m.name}")
+    if hasattr(mod, "summarize"):
+        print(m.name)
 PY
-  echo "  $nb took $(( $(date +%s) - start )) s"
+)
+fi
+echo "scale: $scale | chapters: ${chapters[*]} | scheduler: ${COMPANION_DASK_SCHEDULER:-none (local joblib, $COMPANION_N_JOBS workers)}"
+failed=0
+t_all=$(date +%s)
+for ch in "${chapters[@]}"; do
+  start=$(date +%s)
+  if ! .venv/bin/python -m "companion.experiments.$ch" --scale "$scale"; then
+    echo "FAILED to run: $ch"; failed=1; continue
+  fi
+  .venv/bin/python - "$ch" "$scale" <<'PY' || failed=1
+import sys
+from companion.report import verdict_summary
+from companion.results import load_summary
+doc = load_summary(sys.argv[1], sys.argv[2])
+v = doc.get("verdicts", {})
+print(f"  {sys.argv[1]}: {verdict_summary(v)}")
+sys.exit(0 if all(x["passed"] for x in v.values() if x.get("kind", "test") == "test" and not x.get("status")) else 1)
+PY
+  if [ "${NOTEBOOKS:-0}" = 1 ] && [ -f "notebooks/$ch.ipynb" ]; then
+    mkdir -p "_build/$scale"
+    .venv/bin/jupyter nbconvert --to notebook --execute --allow-errors --ExecutePreprocessor.timeout=-1 \
+      --output-dir "_build/$scale" "notebooks/$ch.ipynb" >/dev/null 2>&1 || { echo "  notebook failed: $ch"; failed=1; }
+  fi
+  echo "  $ch took $(( $(date +%s) - start )) s"
 done
-echo "Executed notebooks and figures are in $out/"
+echo "all chapters: $(( $(date +%s) - t_all )) s; summaries in results/$scale/"
 exit $failed
