@@ -30,6 +30,9 @@ __all__ = ["Chapter", "CHAPTERS", "SCALES", "load_summaries", "verdict_counts", 
            "glance_caption"]
 
 SCALES = ("quick", "full")
+#: How the index names the theorem boxes of ``book/theorems.md``.
+THEOREM_NAMES = {"thm-fgsm-lasso": "FGSM-Lasso identity", "thm-a": "Theorem A", "thm-b": "Theorem B",
+                 "thm-c": "Theorem C", "thm-scad": "SCAD theorem", "thm-scaling": "scaling and sign neutrality"}
 SCALE_NAMES = {"quick": "quick scale", "full": "paper scale"}
 REQUIRED_KEYS = ("verdicts", "tables", "figures", "spot")
 VERDICT_KEYS = ("value", "tolerance", "passed")
@@ -208,13 +211,14 @@ def _chapters(quick: Mapping, full: Mapping) -> list[Chapter]:
 def claims_table_markdown(quick: Mapping, full: Mapping, notebooks_dir: Path | str | None = None) -> str:
     """The index as a MyST table: claim, whose it is, chapter, theorem boxes, verdicts at quick and
     paper scale, and the chapter's numbered figures (cross-references the strict build checks)."""
-    rows = ["| claim | whose | chapter | theorem | quick scale | paper scale | figures |",
-            "| --- | --- | --- | --- | --- | --- | --- |"]
+    rows = ["| claim (whose) | chapter | theorem box | quick scale | paper scale | figures |",
+            "| --- | --- | --- | --- | --- | --- |"]
     for ch in _chapters(quick, full):
-        thms = ", ".join(f"{{prf:ref}}`{t}`" for t in ch.theorems) or "none (a related paper's claim)"
+        thms = ", ".join(f"{{prf:ref}}`{THEOREM_NAMES.get(t, t)} <{t}>`" for t in ch.theorems) or "none"
         figs = ", ".join(f"{{numref}}`{lab}`" for lab in figure_labels(ch.slug, notebooks_dir)) or "none"
         doc = f"{{doc}}`../notebooks/{ch.slug}`"
-        rows.append(f"| {ch.claim} | {ch.whose} | {doc} | {thms} | {counts_text(quick.get(ch.slug))} | "
+        whose = f" ({ch.whose})" if ch.whose else ""
+        rows.append(f"| {ch.claim}{whose} | {doc} | {thms} | {counts_text(quick.get(ch.slug))} | "
                     f"{counts_text(full.get(ch.slug))} | {figs} |")
     return "\n".join(rows)
 
@@ -288,7 +292,6 @@ def glance_figure(quick: Mapping, full: Mapping):
     fig, ax = plt.subplots(figsize=(COLUMN_WIDTH_IN, height))
     y = list(range(len(rows)))[::-1]
     xmax = max([c["tests"] for _, c in rows if c] + [1])
-    drawn = set()
     for yi, (label, c) in zip(y, rows):
         if c is None:
             ax.text(0, yi, "  no summary", va="center", fontsize=9, color="#555555")
@@ -296,9 +299,7 @@ def glance_figure(quick: Mapping, full: Mapping):
         left = 0
         for key in ("passed", "explained", "failed"):
             if c[key]:
-                ax.barh(yi, c[key], left=left, color=_COLORS[key], height=0.7,
-                        label=_LABELS[key] if key not in drawn else None)
-                drawn.add(key)
+                ax.barh(yi, c[key], left=left, color=_COLORS[key], height=0.7)
                 left += c[key]
         ax.text(left + 0.01 * xmax, yi, f" {c['passed']}/{c['tests']}", va="center", fontsize=9)
     ax.set_yticks(y)
@@ -306,7 +307,10 @@ def glance_figure(quick: Mapping, full: Mapping):
     ax.set_xlim(0, xmax * 1.12)
     ax.set_xlabel("number of pre-registered tests (sanity checks not counted)")
     ax.grid(axis="y", visible=False)
-    fig.legend(loc="outside lower center", ncol=3)
+    from matplotlib.patches import Patch
+
+    handles = [Patch(color=_COLORS[k], label=_LABELS[k]) for k in ("passed", "explained", "failed")]
+    fig.legend(handles=handles, loc="outside lower center", ncol=3)
     return fig
 
 
@@ -321,3 +325,20 @@ def glance_caption(quick: Mapping, full: Mapping) -> str:
     nf = sum(verdict_counts(d)["tests"] for d in full.values())
     return (f"{n} chapters have committed summaries: {tq} of {nq} tests pass at quick scale and "
             f"{tf} of {nf} at paper scale.")
+
+
+# --------------------------------------------------------------------------- Sphinx extension
+#: Pages of the book built from the committed summaries: re-read on every build, since Sphinx does not
+#: know that they depend on the files in ``results/`` and on the chapters' figure labels.
+RESULT_PAGES = ("book/intro", "book/results_index")
+
+
+def _outdated(app, env, added, changed, removed):
+    return [d for d in RESULT_PAGES if d in env.found_docs and d not in added | changed]
+
+
+def setup(app):
+    """Sphinx extension (listed in ``_config.yml``): the pages built from the summaries are rebuilt
+    whenever the book is."""
+    app.connect("env-get-outdated", _outdated)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

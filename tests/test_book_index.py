@@ -96,7 +96,7 @@ def test_index_markdown_reads_every_verdict(results, tmp_path):
     md = bi.index_markdown(quick, full, nbdir)
     row = next(line for line in md.splitlines() if "notebooks/root_n_consistency" in line)
     assert "1 of 2 tests pass (1 fail)" in row and "2 of 3 tests pass (1 fail, explained)" in row
-    assert "{numref}`fig-rn-rate`" in row and "{prf:ref}`thm-a`" in row
+    assert "{numref}`fig-rn-rate`" in row and "{prf:ref}`Theorem A <thm-a>`" in row
     # a chapter without summaries says so at both scales
     row = next(line for line in md.splitlines() if "notebooks/less_confident" in line)
     assert row.count("no summary") == 2
