@@ -153,9 +153,9 @@ def verdict_counts(doc: Mapping) -> dict[str, int]:
     return c
 
 
-def counts_text(doc: Mapping | None) -> str:
-    """``"12 of 12 tests pass"``, with the failures and sanity checks when there are any; ``"no
-    summary"`` for a missing summary."""
+def counts_text(doc: Mapping | None, sanity: bool = False) -> str:
+    """``"12 of 12 tests pass"``, with the failures when there are any (and the sanity checks if
+    ``sanity``); ``"no summary"`` for a missing summary."""
     if doc is None:
         return "no summary"
     c = verdict_counts(doc)
@@ -167,7 +167,7 @@ def counts_text(doc: Mapping | None) -> str:
         extra.append(f"{c['failed']} fail")
     if extra:
         s += " (" + ", ".join(extra) + ")"
-    if c["sanity"]:
+    if sanity and c["sanity"]:
         s += f"; {c['sanity_held']} of {c['sanity']} sanity checks hold"
     return s
 

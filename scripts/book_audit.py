@@ -119,18 +119,24 @@ MEASURE_JS = r"""
       var vw = window.innerWidth;
       document.querySelectorAll("body *").forEach(function (e) {
         var r = e.getBoundingClientRect();
-        if (r.width > 0 && r.right > vw + 1 && out.page_overflow.length < 8) {
-          // report the outermost offender only
+        var sw = document.documentElement.scrollWidth;
+        if (r.width > 0 && r.right > vw + 1 && r.right <= sw + 1 && out.page_overflow.length < 8) {
+          // report the outermost offender only, and nothing that an ancestor clips or scrolls
           var p = e.parentElement, inside = false;
           while (p && p !== document.body) {
             var pr = p.getBoundingClientRect();
-            if (pr.right > vw + 1) { inside = true; break; }
+            if (pr.right > vw + 1 || getComputedStyle(p).overflowX !== "visible") { inside = true; break; }
             p = p.parentElement;
           }
           if (!inside) { var d = describe(e); d.right = Math.round(r.right); out.page_overflow.push(d); }
         }
       });
     }
+    var header = document.getElementById("pst-header");
+    out.top_bar_visible = !!(header && header.offsetHeight > 0 && getComputedStyle(header).display !== "none");
+    out.search_fields_visible = Array.prototype.filter.call(
+      document.querySelectorAll(".search-button-field, form.bd-search input[type=search]"),
+      function (e) { return e.offsetParent !== null && e.getBoundingClientRect().width > 0; }).length;
     document.querySelectorAll("a[href]").forEach(function (a) {
       if (/arxiv\.org\/abs\/1810\.11711/.test(a.getAttribute("href"))) out.paper_link = true;
     });
@@ -138,6 +144,7 @@ MEASURE_JS = r"""
     pre.id = "%MARKER%";
     pre.textContent = JSON.stringify(out);
     document.body.appendChild(pre);
+    if (window.parent !== window) window.parent.postMessage(JSON.stringify(out), "*");
   }
   function whenReady() {
     var mj = window.MathJax;
@@ -158,24 +165,47 @@ def chromium() -> str | None:
     return None
 
 
+#: Headless Chromium does not lay a page out narrower than this (its minimum window width), so a
+#: narrower screen is emulated by loading the page in an iframe of that width.
+MIN_WINDOW = 500
+FRAME_PATH = "__frame__"
+FRAME_HTML = """<!doctype html><html><head><meta charset="utf-8"></head><body style="margin:0">
+<iframe src="/{page}" style="width:{width}px;height:{height}px;border:0;display:block"></iframe>
+<script>window.addEventListener("message", function (e) {{
+  var pre = document.createElement("pre"); pre.id = "%MARKER%"; pre.textContent = e.data;
+  document.body.appendChild(pre); }});</script></body></html>""".replace("%MARKER%", MARKER_ID)
+
+
 class _Handler(http.server.SimpleHTTPRequestHandler):
-    """Serves the book; HTML pages get the measuring script appended."""
+    """Serves the book; HTML pages get the measuring script appended.  ``/__frame__?page=P&width=W``
+    shows page P in an iframe W px wide (a phone screen)."""
 
     def log_message(self, *args, **kwargs):
         pass
 
+    def _send_html(self, body: str):
+        data = body.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
     def do_GET(self):
+        from urllib.parse import parse_qs, urlparse
+
+        parsed = urlparse(self.path)
+        if parsed.path.strip("/") == FRAME_PATH:
+            q = parse_qs(parsed.query)
+            self._send_html(FRAME_HTML.format(page=html.escape(q["page"][0]), width=int(q["width"][0]),
+                                              height=int(q.get("height", ["1000"])[0])))
+            return
         path = self.translate_path(self.path)
         if path.endswith(".html") and Path(path).is_file():
             body = Path(path).read_text(errors="replace")
             tag = f"<script>{MEASURE_JS}</script>"
             body = body.replace("</body>", tag + "</body>") if "</body>" in body else body + tag
-            data = body.encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            self._send_html(body)
             return
         super().do_GET()
 
@@ -198,8 +228,18 @@ class Server:
         self.httpd.server_close()
 
 
-def measure(url: str, width: int, chrome: str | None = None, height: int = 1000) -> dict:
-    """Open ``url`` at ``width`` px in headless Chromium and return the injected script's findings."""
+def page_url(server_url: str, page: str, width: int, height: int = 1000) -> str:
+    """The address that shows ``page`` at ``width`` px: the page itself, or (below Chromium's minimum
+    window width) the page in an iframe of that width."""
+    if width >= MIN_WINDOW:
+        return server_url + page
+    return f"{server_url}{FRAME_PATH}?page={page}&width={width}&height={height}"
+
+
+def measure(server_url: str, page: str, width: int, chrome: str | None = None, height: int = 1000) -> dict:
+    """Open ``page`` of the book served at ``server_url`` at ``width`` px in headless Chromium and
+    return the injected script's findings."""
+    url = page_url(server_url, page, width, height)
     chrome = chrome or chromium()
     if chrome is None:
         raise RuntimeError("Chromium is not installed (apt-get install chromium)")
@@ -207,7 +247,7 @@ def measure(url: str, width: int, chrome: str | None = None, height: int = 1000)
         res = subprocess.run(
             [chrome, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
              "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-             "--hide-scrollbars", f"--window-size={width},{height}", f"--user-data-dir={profile}",
+             "--hide-scrollbars", f"--window-size={max(width, MIN_WINDOW)},{height}", f"--user-data-dir={profile}",
              "--virtual-time-budget=25000", "--dump-dom", url],
             capture_output=True, text=True, timeout=240)
     if res.returncode != 0:
@@ -239,8 +279,8 @@ def audit(html_dir: Path, pages: list[str] | None = None, jobs: int = 2) -> dict
         raise RuntimeError("Chromium is not installed (apt-get install chromium)")
     with Server(html_dir) as srv:
         def one(page):
-            wide = measure(srv.url + page, 1400, chrome)
-            narrow = measure(srv.url + page, 420, chrome)
+            wide = measure(srv.url, page, 1400, chrome)
+            narrow = measure(srv.url, page, 420, chrome)
             return page, wide, narrow
         with ThreadPoolExecutor(max_workers=jobs) as ex:
             results = list(ex.map(one, pages))
@@ -256,6 +296,9 @@ def audit(html_dir: Path, pages: list[str] | None = None, jobs: int = 2) -> dict
             "passfail_lines": wide["passfail_lines"],
             "page_overflow_420": narrow["page_scroll_width"] > narrow["width"] + 1,
             "column_px_1400": wide["column"],
+            "top_bar_visible_1400": wide["top_bar_visible"],
+            "search_fields_visible_1400": wide["search_fields_visible"],
+            "paper_link": wide["paper_link"],
             "details": {"overflow_1400": wide["overflow"], "uncaptioned": wide["uncaptioned"],
                         "figures": wide["figures"], "page_overflow_420": narrow["page_overflow"]},
         }

@@ -46,9 +46,10 @@ def test_load_and_count(results):
                                                                   sanity=1, sanity_held=1)
     assert bi.verdict_counts(full["root_n_consistency"]) == dict(tests=3, passed=2, explained=1, failed=0,
                                                                  sanity=1, sanity_held=1)
-    assert bi.counts_text(quick["root_n_consistency"]) == "1 of 2 tests pass (1 fail); 1 of 1 sanity checks hold"
-    assert bi.counts_text(full["root_n_consistency"]) == ("2 of 3 tests pass (1 fail, explained); "
-                                                          "1 of 1 sanity checks hold")
+    assert bi.counts_text(quick["root_n_consistency"]) == "1 of 2 tests pass (1 fail)"
+    assert bi.counts_text(quick["root_n_consistency"], sanity=True) == ("1 of 2 tests pass (1 fail); "
+                                                                        "1 of 1 sanity checks hold")
+    assert bi.counts_text(full["root_n_consistency"]) == "2 of 3 tests pass (1 fail, explained)"
     assert bi.counts_text(None) == "no summary"
 
 
