@@ -81,9 +81,11 @@ MEASURE_JS = r"""
     });
     // blocks wider than the column
     var blocks = [];
-    article.querySelectorAll("div.highlight pre, div.cell_input pre").forEach(function (e) { blocks.push(["code", e]); });
     article.querySelectorAll("div.cell_output pre, div.cell_output div.output > table, div.cell_output div.output > div, div.cell_output img").forEach(function (e) {
-      if (!e.closest("div.highlight")) blocks.push(["output", e]);
+      if (!e.closest("div.highlight") || e.tagName === "PRE") blocks.push(["output", e]);
+    });
+    article.querySelectorAll("div.highlight pre, div.cell_input pre").forEach(function (e) {
+      if (!e.closest("div.cell_output")) blocks.push(["code", e]);
     });
     article.querySelectorAll("mjx-container[display='true'], div.math").forEach(function (e) { blocks.push(["math", e]); });
     article.querySelectorAll("table").forEach(function (e) { blocks.push(["table", e]); });
