@@ -1,11 +1,16 @@
 """The built book, opened in headless Chromium: math typeset by the locally served MathJax 3,
-no raw TeX left, working internal links, citations and equation references.
+no raw TeX left, working internal links, citations and equation references; and the book as a reader
+sees it at 1400 px and at 420 px (``scripts/book_audit.py`` measures every page): every figure
+captioned, no code, output or math block wider than the text column, no page that scrolls sideways on
+a phone, the paper linked from the landing page, one search field, chapter numbers that match the
+chapter map.
 
 Needs the built book (``bash scripts/test.sh`` builds it first) and Debian's ``chromium``.
 Skips with a reason when either is absent, unless ``REQUIRE_BROWSER=1`` (set by CI), where it fails.
 """
 import functools
 import http.server
+import importlib.util
 import os
 import re
 import shutil
@@ -182,3 +187,86 @@ def test_landing_page_links_to_chapters(render):
     parsed = _parse(render("index.html"))
     for target in ("chapter_map.html", "fgsm_lasso_identity.html", "api.html", "bibliography.html"):
         assert any(h.endswith(target) for h in parsed.hrefs), f"landing page does not link to {target}"
+
+
+# --------------------------------------------------------------------------- the book as a reader sees it
+def _book_audit():
+    spec = importlib.util.spec_from_file_location("book_audit", ROOT / "scripts" / "book_audit.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="module")
+def audit():
+    """Every page of the built book measured in Chromium at 1400 px and at 420 px."""
+    _need((HTML / "index.html").is_file(), "the book is not built: run `bash scripts/book.sh` first")
+    _need(_chromium() is not None, "Chromium is not installed (apt-get install chromium)")
+    return _book_audit().audit(HTML)
+
+
+def _offenders(audit, key, detail):
+    bad = {page: r["details"][detail] for page, r in audit["pages"].items() if r[key]}
+    return "\n".join(f"{page}: {items[:4]}" for page, items in bad.items())
+
+
+def test_the_audit_sees_the_book(audit):
+    pages = audit["pages"]
+    assert "book/intro.html" in pages and "notebooks/fgsm_lasso_identity.html" in pages
+    assert len(pages) >= 15, sorted(pages)
+    # the text column at 1400 px is the width the figure style is made for (companion.plotting)
+    assert 700 <= pages["book/intro.html"]["column_px_1400"] <= 900
+
+
+def test_every_figure_has_a_caption(audit):
+    bad = _offenders(audit, "uncaptioned_figures", "uncaptioned")
+    assert not bad, "figures without a caption (use a captioned {glue:figure} with :name:):\n" + bad
+
+
+def test_no_block_wider_than_the_text_column_at_1400px(audit):
+    bad = _offenders(audit, "overflow_1400", "overflow_1400")
+    assert not bad, ("code, output or math blocks wider than the text column at 1400 px "
+                     "(split the equation with aligned, shorten the output lines):\n" + bad)
+
+
+def test_no_page_scrolls_sideways_at_420px(audit):
+    bad = _offenders(audit, "page_overflow_420", "page_overflow_420")
+    assert not bad, "pages wider than a 420 px screen:\n" + bad
+
+
+def test_landing_page_links_the_paper_and_the_notation(audit, render):
+    assert audit["pages"]["book/intro.html"]["paper_link"], "the landing page does not link arXiv:1810.11711"
+    hrefs = _parse(render("book/intro.html")).hrefs
+    for target in ("notation.html", "results_index.html", "fgsm_lasso_identity.html", "chapter_map.html"):
+        assert any(h.split("#")[0].endswith(target) for h in hrefs), f"landing page does not link {target}"
+    assert any("arxiv.org/abs/1810.11711" in h for h in hrefs)
+
+
+def test_one_search_field_and_no_empty_top_bar(audit):
+    for page, r in audit["pages"].items():
+        assert not r["top_bar_visible_1400"], f"{page}: the theme's top bar is shown"
+        assert r["search_fields_visible_1400"] <= 1, f"{page}: {r['search_fields_visible_1400']} search fields"
+
+
+def test_chapter_numbers_match_the_chapter_map(render):
+    """The sidebar numbers chapters 1..11 and the chapter map's '#' column gives the same numbers."""
+    dom = render("book/chapter_map.html")
+    side = {}
+    for href, text in re.findall(r'<li class="toctree-l1[^"]*"><a class="reference internal" href="([^"]+)">([^<]+)</a>', dom):
+        m = re.match(r"\s*(\d+)\.\s", text)
+        if m:
+            side[href.split("#")[0].rsplit("/", 1)[-1]] = int(m.group(1))
+    assert sorted(side.values()) == list(range(1, len(side) + 1)) and len(side) >= 11, side
+    rows = re.findall(r'<tr class="row-(?:odd|even)"><td><p>(\d+)</p></td>\s*<td><p><a class="reference internal" href="([^"#]+)', dom)
+    assert len(rows) >= 11, "the chapter map has no numbered chapter rows"
+    for number, href in rows:
+        page = href.rsplit("/", 1)[-1]
+        assert side.get(page) == int(number), f"chapter map says {number} for {page}, the sidebar {side.get(page)}"
+
+
+def test_results_index_lists_every_chapter(render):
+    hrefs = _parse(render("book/results_index.html")).hrefs
+    for nb in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        if nb.stem == "performance":
+            continue
+        assert any(h.split("#")[0].endswith(f"{nb.stem}.html") for h in hrefs), f"index of results misses {nb.stem}"

@@ -27,6 +27,7 @@ def _make_book(tmp_path: Path, page_md: str | None = None, notebook_src: str | N
     (book / "book" / "_static").mkdir(parents=True)
     shutil.copy(ROOT / "_config.yml", book / "_config.yml")
     shutil.copy(ROOT / "book" / "references.bib", book / "book" / "references.bib")
+    shutil.copy(ROOT / "book" / "_static" / "custom.css", book / "book" / "_static" / "custom.css")
     chapters = []
     if page_md is not None:
         (book / "page.md").write_text(page_md)
