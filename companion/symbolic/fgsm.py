@@ -40,7 +40,7 @@ def fgsm_examples(d: int = 2) -> Derivation:
     D = Derivation("fgsm_examples", "FGSM examples and the shifted-margin loss", "sym-fgsm-examples")
     x, beta = _vec("x", d, real=True), _vec("beta", d, real=True)
     y, th = sp.symbols("y theta", real=True)
-    eps = sp.Symbol("epsilon", positive=True)
+    eps = sp.Symbol("varepsilon", positive=True)
     theta = (x.T * beta)[0]
     pos = list(sp.symbols(f"c1:{d + 1}", positive=True))
     cases = sign_cases(beta, pos)          # all sign patterns of beta, beta_j = +/- c_j
@@ -121,7 +121,7 @@ def holder_linear(d: int = 3, n: int = 3) -> Derivation:
     beta = _vec("beta", d, real=True)
     t = _vec("t", d, real=True)                  # perturbation delta = eps * t, |t_j| <= 1
     r = sp.Symbol("r", real=True)
-    eps = sp.Symbol("epsilon", positive=True)
+    eps = sp.Symbol("varepsilon", positive=True)
     f = D.step(r"Loss at $x+\delta$, $\delta = \varepsilon t$, $\lVert t\rVert_\infty \le 1$, $r = y - x'\beta$",
                (r - eps * (t.T * beta)[0]) ** 2 / 2)
     H = sp.hessian(f, list(t))
