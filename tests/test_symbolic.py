@@ -1,5 +1,6 @@
 """Symbolic derivations: every check of every derivation passes, and the checkers catch wrong
 identities (a checker that cannot fail would prove nothing)."""
+import functools
 import io
 
 import numpy as np
@@ -14,9 +15,12 @@ from companion.symbolic.fgsm import softplus
 
 
 
+_run = functools.lru_cache(maxsize=None)(sym.run)   # each derivation runs once per test session
+
+
 @pytest.mark.parametrize("name", list(sym.DERIVATIONS))
 def test_derivation_checks_pass(name):
-    d = sym.run(name)
+    d = _run(name)
     assert d.checks, f"{name} has no checks"
     failed = [c.line() for c in d.checks if not c.passed]
     assert not failed, "\n".join(failed)
@@ -114,3 +118,36 @@ def test_symbolic_closed_form_matches_package_numerics():
     g = sp.lambdify((th, yy, e_, N), softplus(yy * (e_ * N - th)), "numpy")
     np.testing.assert_allclose(companion.goodfellow_printed_loss(X, ypm, coef, eps),
                                g(X @ coef, ypm, eps, np.abs(coef).sum()), rtol=1e-12)
+
+
+def test_displayed_steps_fit_the_column():
+    """Every displayed step of every derivation is at most LINE_WIDTH visible characters wide, and the
+    epsilon of the derivations renders as the text's \\varepsilon."""
+    for name in sym.DERIVATIONS:
+        for desc, expr in _run(name).steps:
+            assert desc, f"{name}: a step without a description"
+            if expr is None:
+                continue
+            tex = core.latex_lines(expr)
+            assert core.visible_width(tex) <= core.LINE_WIDTH, f"{name}: {desc!r} is too wide: {tex[:200]}"
+            assert r"\epsilon" not in tex, f"{name}: {desc!r} uses \\epsilon instead of \\varepsilon"
+
+
+def test_latex_lines_breaks_long_sums_after_whole_terms():
+    terms = sp.symbols("a1:30")
+    long_sum = sum(t**2 * sp.Symbol("varepsilon") for t in terms)
+    tex = core.latex_lines(long_sum, width=40)
+    assert tex.startswith(r"\begin{aligned}") and tex.count(r"\\") >= 3
+    assert r"\varepsilon" in tex
+    body = tex[len(r"\begin{aligned}"):-len(r"\end{aligned}")]
+    assert all(core.visible_width(line) <= 40 for line in body.split(r"\\"))
+    # a short expression stays on one line, unchanged
+    assert core.latex_lines(x + 1) == sp.latex(x + 1)
+
+
+def test_check_table_lists_every_check():
+    d = core.Derivation("t", "t")
+    d.add(core.check_equal("ok", x + x, 2 * x))
+    d.add(core.check_equal("wrong", x + x, 3 * x))
+    rows = d.check_table().rows
+    assert [r[:2] for r in rows] == [["ok", "PASS"], ["wrong", "FAIL"]]

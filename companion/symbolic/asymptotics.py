@@ -332,7 +332,8 @@ def orthogonal() -> Derivation:
     p0, mean, var = soft_threshold_moments(c, lam, s)
     D.step(r"$P(u_j = 0)$ for $z\sim N(c, s^2)$, $c = -\lambda_0 N V_j$", p0)
     D.step(r"$E\,S(z,\lambda)$ (so $E u_j = E S/I_{jj}$, bias of $\sqrt n(\hat\beta_j - 0)$)", mean)
-    D.step(r"$\mathrm{Var}\,S(z,\lambda)$ (so $\mathrm{Var}\,u_j = \mathrm{Var}\,S/I_{jj}^2$)", var)
+    D.step(r"Second moment $E\,S(z,\lambda)^2$; then $\mathrm{Var}\,S = E\,S^2 - (E\,S)^2$ "
+           r"(and $\mathrm{Var}\,u_j = \mathrm{Var}\,S/I_{jj}^2$)", var + mean**2)
     D.add(check_equal("lambda = 0: E S = c", mean.subs(lam, 0), c))
     D.add(check_equal("lambda = 0: Var S = s^2", var.subs(lam, 0), s**2))
     D.add(check_equal("c = 0: E S = 0 (symmetry)", mean.subs(c, 0), 0))

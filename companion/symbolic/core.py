@@ -17,8 +17,11 @@ import sympy as sp
 
 __all__ = [
     "Check", "Derivation", "check_equal", "check_not_equal", "check_series", "check_numeric",
-    "check_nonnegative_polynomial", "check_condition", "sign_cases", "is_zero",
+    "check_nonnegative_polynomial", "check_condition", "sign_cases", "is_zero", "latex", "latex_lines", "visible_width",
 ]
+
+#: widest displayed line, in visible characters (see :func:`visible_width`): about the book's text column
+LINE_WIDTH = 72
 
 
 @dataclass
@@ -62,14 +65,22 @@ class Derivation:
         head = f"{self.name}: {'all ' + str(len(self.checks)) + ' checks passed' if self.passed else 'FAILED'}"
         return "\n".join([head] + ["  " + c.line() for c in self.checks])
 
-    def display(self) -> None:  # pragma: no cover - exercised in the notebook
-        """Show the steps in a notebook: description in Markdown, expression as LaTeX."""
+    def check_table(self, caption: str | None = None):
+        """The checks as a :class:`companion.report.Table`: one row per check (name, result, detail)."""
+        from ..report import Table
+
+        rows = [[c.name, "PASS" if c.passed else "FAIL", c.detail] for c in self.checks]
+        return Table(["check", "result", "detail"], rows, caption=caption, align="lll")
+
+    def display(self, width: int = LINE_WIDTH) -> None:  # pragma: no cover - exercised in the notebook
+        """Show the steps in a notebook: each description (what the expression is) in Markdown, then
+        the expression as LaTeX broken into lines of at most about ``width`` characters of LaTeX."""
         from IPython.display import Markdown, Math, display
 
-        for desc, expr in self.steps:
-            display(Markdown(desc))
+        for k, (desc, expr) in enumerate(self.steps, 1):
+            display(Markdown(f"**({k})** {desc}"))
             if expr is not None:
-                display(Math(latex(expr)))
+                display(Math(latex_lines(expr, width)))
 
 
 def latex(expr: Any) -> str:
@@ -79,6 +90,100 @@ def latex(expr: Any) -> str:
     if isinstance(expr, str):
         return expr
     return sp.latex(expr)
+
+
+def visible_width(tex: str) -> int:
+    """A rough width of rendered LaTeX in characters: every command counts as one glyph, braces and
+    sizing commands as none, a fraction as its wider part, and a matrix, ``cases`` or ``aligned``
+    block as its widest row."""
+    import re
+
+    t = re.sub(r"\\(begin|end)\{[a-z]+\}", "", tex)
+    t = re.sub(r"\\(left|right|Bigl|Bigr|bigl|bigr|operatorname|mathrm|text|displaystyle)\b", "", t)
+    for _ in range(3):   # \frac{a}{b} -> the longer of a and b (innermost first)
+        t = re.sub(r"\\frac\{([^{}]*)\}\{([^{}]*)\}", lambda m: max(m.group(1), m.group(2), key=len), t)
+    widths = []
+    for row in t.split("\\\\"):
+        row = re.sub(r"\\[a-zA-Z]+", "x", row)
+        row = re.sub(r"[{}&_^]|\\[,:;! ]", "", row)
+        widths.append(len(row))
+    return max(widths)
+
+
+def _term_lines(terms: Sequence[Any], width: int) -> list[str]:
+    """Greedily pack the terms of a sum into lines of at most ``width`` visible characters."""
+    lines, cur = [], ""
+    for i, t in enumerate(terms):
+        tex = sp.latex(t)
+        piece = tex if i == 0 else (tex if tex.startswith("-") else "+ " + tex)
+        if cur and visible_width(cur) + visible_width(piece) + 1 > width:
+            lines.append(cur)
+            cur = piece
+        else:
+            cur = (cur + " " + piece).strip()
+    if cur:
+        lines.append(cur)
+    return lines
+
+
+def _split(expr: Any, width: int) -> list[str]:
+    """Lines (without alignment markers) that together show ``expr``."""
+    if isinstance(expr, str):
+        return [expr]
+    if isinstance(expr, (list, tuple)):
+        out = []
+        for e in expr:
+            out.extend(_split(e, width))
+        return out
+    expr = sp.sympify(expr) if not isinstance(expr, sp.MatrixBase) else expr
+    if isinstance(expr, sp.MatrixBase):
+        expr = expr.applyfunc(sp.piecewise_fold)   # a factor times a Piecewise -> the factor in each case
+    elif expr.has(sp.Piecewise):
+        if isinstance(expr, sp.Add):   # fold term by term: one cases block per term, not one per sign pattern
+            expr = sp.Add(*[sp.piecewise_fold(a) for a in expr.args], evaluate=False)
+        else:
+            expr = sp.piecewise_fold(expr)
+    tex = sp.latex(expr)
+    if isinstance(expr, sp.MatrixBase) and expr.rows == 1 and expr.cols > 1 and expr.has(sp.Piecewise):
+        return _split(expr.T, width)                   # piecewise entries side by side are too wide
+    if visible_width(tex) <= width:
+        return [tex]
+    if isinstance(expr, sp.MatrixBase):
+        if expr.rows == 1 and expr.cols > 1:           # a long row vector: show it as a column
+            return _split(expr.T, width)
+        if expr.cols == 1 and expr.rows > 1:           # a long column: one entry per line
+            return [rf"[{i + 1}]:\ " + line if j == 0 else line
+                    for i, e in enumerate(expr) for j, line in enumerate(_split(e, width - 8))]
+        return [tex]
+    if isinstance(expr, sp.Equality):
+        rhs = _split(expr.rhs, width)
+        return [sp.latex(expr.lhs) + " = " + rhs[0]] + rhs[1:]
+    if isinstance(expr, sp.Add):
+        return _term_lines(sp.Add.make_args(expr), width)
+    if isinstance(expr, sp.Mul):
+        coeff, rest = expr.as_independent(*[a for a in expr.args if isinstance(a, sp.Add)], as_Add=False)
+        adds = [a for a in sp.Mul.make_args(rest) if isinstance(a, sp.Add)]
+        if len(adds) == 1 and visible_width(sp.latex(coeff * (rest / adds[0]))) < width // 2:
+            inner = _term_lines(sp.Add.make_args(adds[0]), width - 10)
+            head = sp.latex(coeff * (rest / adds[0]))
+            head = "" if head == "1" else ("-" if head == "-1" else head + r"\,")
+            return [head + r"\Bigl(" + inner[0]] + inner[1:-1] + [inner[-1] + r"\Bigr)"] if len(inner) > 1 \
+                else [head + r"\Bigl(" + inner[0] + r"\Bigr)"]
+    return [tex]
+
+
+def latex_lines(expr: Any, width: int = LINE_WIDTH) -> str:
+    """LaTeX of ``expr`` (a sympy object, or a tuple of them) that fits a text column: a short
+    expression on one line, a tuple of expressions one per line, a long sum broken after whole terms
+    (inside ``aligned``), a long row vector shown as a column."""
+    if isinstance(expr, (list, tuple)):
+        one = latex(expr)
+        if visible_width(one) <= width:
+            return one
+    lines = _split(expr, width)
+    if len(lines) == 1:
+        return lines[0]
+    return r"\begin{aligned}" + r"\\ ".join("&" + ln for ln in lines) + r"\end{aligned}"
 
 
 # ----------------------------------------------------------------------------------------------

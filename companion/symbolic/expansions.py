@@ -21,7 +21,7 @@ __all__ = ["first_order"]
 def first_order(n: int = 2) -> Derivation:
     D = Derivation("first_order", "First-order expansion of the Generalized FGSM objective", "sym-first-order")
     th, y, u = sp.symbols("theta y u", real=True)
-    eps, P, q = sp.symbols("epsilon P q", positive=True)
+    eps, P, q = sp.symbols("varepsilon P q", positive=True)
     s = sp.Symbol("s")
     b = sp.Function("b")
     # generic cumulant function

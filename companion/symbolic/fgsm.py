@@ -40,7 +40,7 @@ def fgsm_examples(d: int = 2) -> Derivation:
     D = Derivation("fgsm_examples", "FGSM examples and the shifted-margin loss", "sym-fgsm-examples")
     x, beta = _vec("x", d, real=True), _vec("beta", d, real=True)
     y, th = sp.symbols("y theta", real=True)
-    eps = sp.Symbol("epsilon", positive=True)
+    eps = sp.Symbol("varepsilon", positive=True)
     theta = (x.T * beta)[0]
     pos = list(sp.symbols(f"c1:{d + 1}", positive=True))
     cases = sign_cases(beta, pos)          # all sign patterns of beta, beta_j = +/- c_j
@@ -105,11 +105,13 @@ def fgsm_examples(d: int = 2) -> Derivation:
     D.step(r"Correct general form $\zeta(\varepsilon\lVert w\rVert_1 - y(w'x+b))$ vs. the printed "
            r"$\zeta(y(\varepsilon\lVert w\rVert_1 - w'x - b))$ (with $\theta = w'x + b$)",
            sp.Eq(sp.Symbol("correct"), correct))
-    D.step("printed form", sp.Eq(sp.Symbol("printed"), printed))
+    D.step(r"Goodfellow et al.'s printed form (their Sec. 5), with $N = \lVert w\rVert_1$",
+           sp.Eq(sp.Symbol("printed"), printed))
     D.add(check_equal("Goodfellow printed form is right for y=+1", printed.subs(y, 1), correct.subs(y, 1)))
     D.add(check_not_equal("Goodfellow printed form is NOT right for y=-1 (difference at theta=0 is -eps*N)",
                           printed.subs(y, -1), correct.subs(y, -1), at={th: 0}, expected=-eps * N))
-    D.step(r"For $y=-1$: printed $-$ correct $= \zeta(\theta - \varepsilon N) - \zeta(\theta + \varepsilon N) < 0$",
+    D.step(r"For $y=-1$: printed $-$ correct $= \zeta(\theta - \varepsilon N) - \zeta(\theta + \varepsilon N) < 0$; "
+           r"its value at $\theta = 0$",
            sp.simplify((printed - correct).subs({y: -1, th: 0})))
     return D
 
@@ -121,7 +123,7 @@ def holder_linear(d: int = 3, n: int = 3) -> Derivation:
     beta = _vec("beta", d, real=True)
     t = _vec("t", d, real=True)                  # perturbation delta = eps * t, |t_j| <= 1
     r = sp.Symbol("r", real=True)
-    eps = sp.Symbol("epsilon", positive=True)
+    eps = sp.Symbol("varepsilon", positive=True)
     f = D.step(r"Loss at $x+\delta$, $\delta = \varepsilon t$, $\lVert t\rVert_\infty \le 1$, $r = y - x'\beta$",
                (r - eps * (t.T * beta)[0]) ** 2 / 2)
     H = sp.hessian(f, list(t))
