@@ -51,8 +51,8 @@ SEED = 2020
 SEED_FRESH = 90210
 SCALES = {"quick": {"reps": 300, "ns_linear": (400, 1600, 6400, 25600), "ns_logistic": (400, 1600, 6400, 25600),
                     "boot_mult": (1, 4, 16, 64)},
-          "full": {"reps": 2000, "ns_linear": (400, 1600, 6400, 25600), "ns_logistic": (400, 1600, 6400, 25600),
-                   "boot_mult": (1, 4, 16, 64)}}
+          "full": {"reps": 1000, "ns_linear": (400, 1600, 6400, 25600), "ns_logistic": (400, 1600, 6400, 25600),
+                   "boot_mult": (1, 4, 16, 64)}}      # per seed: 2 x 1000 paired replications in all
 #: The pre-specified extrapolation model, fixed before the fourth sample size and the fresh seed were run:
 #: mean paired difference D(n) = d_inf + c1 n^-1/2 + c2 n^-1 per coordinate, weighted least squares
 #: (weights 1 / SE^2) over the four sample sizes; lack of fit tested by a Wald statistic on the residual
@@ -255,6 +255,13 @@ class Extrapolation:
     cov: np.ndarray
     lof_stat: float
     lof_df: int
+    coef: np.ndarray = None   # (d, 3) fitted (d_inf, c1, c2) per coordinate
+
+    def curve(self, n) -> np.ndarray:
+        """The fitted model at sample sizes ``n``: shape ``(len(n), d)``."""
+        n = np.atleast_1d(np.asarray(n, float))
+        A = np.column_stack([n ** p for p in EXTRAPOLATION_MODEL["powers_of_n"]])
+        return A @ self.coef.T
 
     @property
     def se(self) -> np.ndarray:
@@ -298,10 +305,13 @@ def fit_extrapolation(ns, D) -> Extrapolation:
     C = np.stack([np.atleast_2d(np.cov(D[a], rowvar=False)) / R for a in range(K)])   # (K, d, d)
     var = np.stack([np.diag(C[a]) for a in range(K)])                 # (K, d)
     L = np.empty((d, K))
+    coef = np.empty((d, A.shape[1]))
     for j in range(d):
         w = 1.0 / var[:, j]
         M = (A * w[:, None]).T @ A
-        L[j] = np.linalg.solve(M, (A * w[:, None]).T)[0]
+        Lj = np.linalg.solve(M, (A * w[:, None]).T)
+        L[j] = Lj[0]
+        coef[j] = Lj @ means[:, j]
     d_inf = np.einsum("ja,aj->j", L, means)
     cov = np.einsum("ja,ka,ajk->jk", L, L, C)
     q, _ = np.linalg.qr(A, mode="complete")
@@ -313,7 +323,7 @@ def fit_extrapolation(ns, D) -> Extrapolation:
         for t in range(m):
             big[s * d:(s + 1) * d, t * d:(t + 1) * d] = np.einsum("a,a,ajk->jk", N[:, s], N[:, t], C)
     lof = float(r @ np.linalg.solve(big, r))
-    return Extrapolation(d_inf, cov, lof, m * d)
+    return Extrapolation(d_inf, cov, lof, m * d, coef)
 
 
 # --------------------------------------------------------------------------- result
@@ -556,7 +566,11 @@ def summarize(res: SignNeutralityResult) -> dict:
         res.predicted[BALANCED], [1, 2]))) for k, a in (("design_seed", res.design), ("fresh_seed", res.fresh))},
              "lack_of_fit_p": {k: {l: a.extrapolation[l].lof_p for l in res.labels}
                                for k, a in (("design_seed", res.design), ("fresh_seed", res.fresh))}}
-    return {"verdicts": res.verdicts, "tables": tables, "figures": figures, "spot": spots, **extra}
+    mcs = list(res.design.mcs.values()) + list(res.fresh.mcs.values())
+    cpu = float(sum(np.sum(v) for m in mcs for v in m.worker_seconds.values()))
+    fits = int(sum(m.reps * len(m.ns) * len(m.settings) for m in mcs))
+    return {"verdicts": res.verdicts, "tables": tables, "figures": figures, "spot": spots, **extra,
+            "compute": {"fit_cpu_seconds": round(cpu, 0), "replications": fits}}
 
 
 def config(res: SignNeutralityResult) -> dict:
