@@ -51,8 +51,9 @@ SEED = 2020
 SEED_FRESH = 90210
 SCALES = {"quick": {"reps": 300, "ns_linear": (400, 1600, 6400, 25600), "ns_logistic": (400, 1600, 6400, 25600),
                     "boot_mult": (1, 4, 16, 64)},
-          "full": {"reps": 800, "ns_linear": (400, 1600, 6400, 25600), "ns_logistic": (400, 1600, 6400, 25600),
-                   "boot_mult": (1, 4, 16, 64)}}      # per seed (1600 paired replications per n in all)
+          "full": {"reps": 800, "reps_fresh": 500, "ns_linear": (400, 1600, 6400, 25600),
+                   "ns_logistic": (400, 1600, 6400, 25600), "boot_mult": (1, 4, 16, 64)}}
+# "reps_fresh" (default "reps"): paired replications per n on the fresh seed
 #: The pre-specified extrapolation model, fixed before the fourth sample size and the fresh seed were run:
 #: mean paired difference D(n) = d_inf + c1 n^-1/2 + c2 n^-1 per coordinate, weighted least squares
 #: (weights 1 / SE^2) over the four sample sizes; lack of fit tested by a Wald statistic on the residual
@@ -332,6 +333,7 @@ class SeedAnalysis:
     """The Monte Carlo of one seed and its analysis (all dicts keyed by setting label)."""
 
     seed: int
+    reps: int
     diff_mean: dict           # (len(ns), d) mean of sqrt(n)(fgsm - twin)
     diff_se: dict
     extrapolation: dict       # Extrapolation of the pre-specified model
@@ -490,7 +492,7 @@ def _analyse(scale, n_jobs, seed, des, pqs, ns_of, names, fams, pred, reps, desi
     zb = float(np.min(np.abs(ex[BALANCED].d_inf[1:]) / ex[BALANCED].se[1:]))
     v.append(verdict(f"balanced_slope_shift_detected ({tag})", zb, 3.0, None,
                      "50% positives: min over slopes of |extrapolated difference| / SE", op=">"))
-    return SeedAnalysis(seed, dm, dse, ex, two, v, mcs, sum(m.chunks_computed for m in mcs.values()))
+    return SeedAnalysis(seed, reps, dm, dse, ex, two, v, mcs, sum(m.chunks_computed for m in mcs.values()))
 
 
 def run(scale=None, n_jobs=None) -> SignNeutralityResult:
@@ -502,11 +504,12 @@ def run(scale=None, n_jobs=None) -> SignNeutralityResult:
     if scale not in SCALES:
         raise ValueError(f"scale must be one of {sorted(SCALES)}, got {scale!r}")
     reps = SCALES[scale]["reps"]
+    reps_fresh = SCALES[scale].get("reps_fresh", reps)
     des, pqs, ns_of, names, fams = populations(scale)
     pred = {l: asy.v_term_shift(pqs[l], LAM0) for l in des}
-    common = (des, pqs, ns_of, names, fams, pred, reps)
-    a_design = _analyse(scale, n_jobs, SEED, *common, design_seed=True)
-    a_fresh = _analyse(scale, n_jobs, SEED_FRESH, *common, design_seed=False)
+    common = (des, pqs, ns_of, names, fams, pred)
+    a_design = _analyse(scale, n_jobs, SEED, *common, reps, design_seed=True)
+    a_fresh = _analyse(scale, n_jobs, SEED_FRESH, *common, reps_fresh, design_seed=False)
 
     v = []
     V50 = pqs[BALANCED].V
@@ -543,7 +546,7 @@ def results_table(res: SignNeutralityResult, analysis: SeedAnalysis | None = Non
                          fmt_se(e.d_inf[j], e.se[j]), f"{z:.1f}"])
     return Table(["setting", "coefficient", "predicted", "extrapolated (SE)", "z"], rows,
                  caption=f"Limit of sqrt(n)(FGSM - twin): prediction vs the pre-specified extrapolation, "
-                         f"seed {a.seed}, {res.reps} paired replications per n", align="llrrr")
+                         f"seed {a.seed}, {a.reps} paired replications per n", align="llrrr")
 
 
 def summarize(res: SignNeutralityResult) -> dict:
@@ -574,7 +577,7 @@ def summarize(res: SignNeutralityResult) -> dict:
 
 
 def config(res: SignNeutralityResult) -> dict:
-    return {"reps": res.reps, "ns": {l: res.ns[l] for l in res.labels}, "lam0": res.lam0,
+    return {"reps": res.reps, "reps_fresh": res.fresh.reps, "ns": {l: res.ns[l] for l in res.labels}, "lam0": res.lam0,
             "seeds": [SEED, SEED_FRESH], "extrapolation_model": EXTRAPOLATION_MODEL, "alpha": ALPHA}
 
 
