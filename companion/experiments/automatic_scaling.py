@@ -376,5 +376,8 @@ def config(res: AutoScalingResult) -> dict:
 
 
 if __name__ == "__main__":
-    from .. import results as _results
-    _results.main("automatic_scaling", run, summarize, config)
+    # run the functions of the imported module, not of __main__: the fit functions' names enter the
+    # Monte Carlo cache keys, which are then shared with the notebook
+    from companion import results as _results
+    from companion.experiments import automatic_scaling as _mod
+    _results.main("automatic_scaling", _mod.run, _mod.summarize, _mod.config)
