@@ -30,7 +30,8 @@ from ..designs import linear_design, replication_rng
 from ..montecarlo import Setting, default_cache_dir, run_experiment
 
 __all__ = ["SIGMAS", "LAM0", "BETA0", "SCALES", "AutoScalingResult", "run", "fit_fgsm_l1",
-           "fit_lasso", "finite_n_fgsm_pq", "equivariance_check", "cache_dir", "resolve"]
+           "fit_lasso", "fit_sqrt_lasso", "finite_n_fgsm_pq", "equivariance_check", "cache_dir", "resolve",
+           "setting", "results_table", "summarize", "config"]
 
 SIGMAS = (0.5, 1.0, 2.0, 4.0)
 LAM0 = 1.0
@@ -173,6 +174,7 @@ class AutoScalingResult:
     equivariance: dict
     verdicts: dict = field(default_factory=dict)
     computed_chunks: int = 0
+    mc: object = field(default=None, repr=False)
 
     def table(self) -> list:
         """Rows (estimator, n, sigma, p_zero, se, predicted, bias/sd, se, predicted) for printing."""
@@ -184,10 +186,6 @@ class AutoScalingResult:
                                  self.pred_p_zero[est][k], self.bias_sd[est][a, k], self.bias_sd_se[est][a, k],
                                  self.pred_bias_sd[est][k]))
         return rows
-
-
-def _verdict(value, tol, passed, note=""):
-    return {"value": float(value), "tolerance": float(tol), "passed": bool(passed), "note": note}
 
 
 def _constant_across(x, se):
@@ -246,7 +244,7 @@ def run(scale=None, n_jobs=None) -> AutoScalingResult:
         for a in range(A):
             zf = (mc.estimates[f"fgsm|{s}"][a][:, zero] == 0).mean(axis=1)
             zq = (mc.estimates[f"sqrt_lasso|{s}"][a][:, zero] == 0).mean(axis=1)
-            pdiff[a, k] = (zf - zq).mean()
+            pdiff[a, k] = round(float((zf - zq).mean()), 12) + 0.0   # a multiple of 1/(3 reps): no round-off sign
             pdiff_se[a, k] = max((zf - zq).std(ddof=1), 1.0 / reps) / math.sqrt(reps)
 
     # square-root-Lasso link: sum|r_i| / n at the FGSM fit estimates kappa = sigma sqrt(2/pi)
@@ -261,37 +259,125 @@ def run(scale=None, n_jobs=None) -> AutoScalingResult:
         ratio[k], ratio_se[k] = vals.mean(), vals.std(ddof=1) / math.sqrt(reps)
     eq = equivariance_check()
 
-    v = {}
+    from ..report import verdict
+    v = []
     a = A - 1
     for e, label in (("fgsm", "FGSM"), ("lasso", "Lasso"), ("sqrt_lasso", "square-root Lasso")):
         rng_p, tol_p = _constant_across(pz[e][a], pz_se[e][a])
         rng_b, tol_b = _constant_across(bs[e][a], bs_se[e][a])
         if e != "lasso":
-            v[f"{e}_p_zero_constant_in_sigma"] = _verdict(rng_p, tol_p, rng_p <= tol_p,
-                                                          f"{label}: range of P(zero) across sigma <= 3 SE")
-            v[f"{e}_bias_sd_constant_in_sigma"] = _verdict(rng_b, tol_b, rng_b <= tol_b,
-                                                           f"{label}: range of bias/sd across sigma <= 3 SE")
+            v.append(verdict(f"{e}_p_zero_constant_in_sigma", rng_p, tol_p, None,
+                             f"{label}: range of P(zero) across sigma (3 SE of the extreme pair)"))
+            v.append(verdict(f"{e}_bias_sd_constant_in_sigma", rng_b, tol_b, None,
+                             f"{label}: range of bias/sd across sigma (3 SE of the extreme pair)"))
         else:
-            v["lasso_p_zero_changes_with_sigma"] = _verdict(rng_p, tol_p, rng_p > tol_p,
-                                                            f"{label}: range of P(zero) across sigma > 3 SE")
-            v["lasso_bias_sd_changes_with_sigma"] = _verdict(rng_b, tol_b, rng_b > tol_b,
-                                                             f"{label}: range of bias/sd across sigma > 3 SE")
+            v.append(verdict("lasso_p_zero_changes_with_sigma", rng_p, tol_p, None,
+                             f"{label}: range of P(zero) across sigma exceeds 3 SE", op=">"))
+            v.append(verdict("lasso_bias_sd_changes_with_sigma", rng_b, tol_b, None,
+                             f"{label}: range of bias/sd across sigma exceeds 3 SE", op=">"))
         zp = np.abs(pz[e][a] - pred_pz[e]) / pz_se[e][a]
         zb = np.abs(bs[e][a] - pred_bs[e]) / bs_se[e][a]
-        v[f"{e}_p_zero_matches_limit"] = _verdict(zp.max(), 3.0, zp.max() <= 3.0,
-                                                  f"{label}: max over sigma of |sim - limit| / SE, n = {n_big}")
-        v[f"{e}_bias_sd_matches_limit"] = _verdict(zb.max(), 3.0, zb.max() <= 3.0,
-                                                   f"{label}: max over sigma of |sim - limit| / SE, n = {n_big}")
+        v.append(verdict(f"{e}_p_zero_matches_limit", zp.max(), 3.0, None,
+                         f"{label}: max over sigma of |sim - limit| / SE, n = {n_big}"))
+        v.append(verdict(f"{e}_bias_sd_matches_limit", zb.max(), 3.0, None,
+                         f"{label}: max over sigma of |sim - limit| / SE, n = {n_big}"))
     zd = np.abs(pdiff - (pred2_pz - pred_pz["fgsm"][None, :])) / pdiff_se
-    v["fgsm_minus_sqrt_lasso_p_zero_second_order"] = _verdict(
-        zd.max(), 3.0, zd.max() <= 3.0,
-        "paired P(zero) difference FGSM - square-root Lasso vs the second-order FGSM term: max |z| over n, sigma")
+    v.append(verdict("fgsm_minus_sqrt_lasso_p_zero_second_order", zd.max(), 3.0, None,
+                     "paired P(zero) FGSM - square-root Lasso vs the second-order FGSM term: max |z| over n, sigma"))
     zr = np.abs(ratio - math.sqrt(2.0 / math.pi)) / ratio_se
-    v["mean_abs_residual_estimates_kappa"] = _verdict(zr.max(), 3.0, zr.max() <= 3.0,
-                                                      "max over sigma of |mean sum|r_i|/(n sigma) - sqrt(2/pi)| / SE")
-    v["fgsm_exactly_scale_equivariant"] = _verdict(eq["fgsm"], 1e-6, eq["fgsm"] <= 1e-6,
-                                                   "relative error of b(X, 3y) = 3 b(X, y) for FGSM")
-    v["lasso_not_scale_equivariant"] = _verdict(eq["lasso"], 1e-3, eq["lasso"] > 1e-3,
-                                                "relative error of b(X, 3y) = 3 b(X, y) for the Lasso (must be large)")
+    v.append(verdict("mean_abs_residual_estimates_kappa", zr.max(), 3.0, None,
+                     "max over sigma of |mean sum|r_i|/(n sigma) at the FGSM fit - sqrt(2/pi)| / SE "
+                     "(law of large numbers at a consistent fit)", kind="sanity"))
+    v.append(verdict("fgsm_exactly_scale_equivariant", eq["fgsm"], 1e-6, None,
+                     "relative error of b(X, 3y) = 3 b(X, y) for FGSM (holds by algebra: the objective is "
+                     "homogeneous in (y, beta))", kind="sanity", floor=1e-6))
+    v.append(verdict("lasso_not_scale_equivariant", eq["lasso"], 1e-3, None,
+                     "relative error of b(X, 3y) = 3 b(X, y) for the Lasso (by algebra: not homogeneous at fixed alpha)",
+                     op=">", kind="sanity"))
+    v = {x.name: x for x in v}
     return AutoScalingResult(np.asarray(SIGMAS), np.asarray(ns), reps, scale, LAM0, beta0, pz, pz_se, bs, bs_se,
-                             pred_pz, pred_bs, pred2_pz, pred2_bs, pdiff, pdiff_se, ratio, ratio_se, eq, v, mc.chunks_computed)
+                             pred_pz, pred_bs, pred2_pz, pred2_bs, pdiff, pdiff_se, ratio, ratio_se, eq, v, mc.chunks_computed,
+                             mc=mc)
+
+
+# --------------------------------------------------------------------------- summaries
+ESTIMATORS = {"fgsm": "FGSM", "lasso": "Lasso", "sqrt_lasso": "square-root Lasso"}
+SHORT = {"fgsm": "FGSM", "lasso": "Lasso", "sqrt_lasso": "sqrt-Lasso"}
+
+
+def _designs():
+    return {s: linear_design(BETA0, sigma=s, name=f"sigma={s}") for s in SIGMAS}
+
+
+def setting(name: str) -> Setting:
+    """The :class:`~companion.montecarlo.Setting` called ``name`` (``"<estimator>|<sigma>"``), e.g. to
+    recompute a committed spot check."""
+    est, _, sig = name.partition("|")
+    fits = {"fgsm": fit_fgsm_l1, "lasso": fit_lasso, "sqrt_lasso": fit_sqrt_lasso}
+    if est not in fits:
+        raise ValueError(f"setting name must start with one of {sorted(fits)} and '|', got {name!r}")
+    try:
+        s = float(sig)
+    except ValueError:
+        raise ValueError(f"setting name must end with a noise level from {SIGMAS}, got {name!r}") from None
+    if s not in SIGMAS:
+        raise ValueError(f"noise level {s} is not one of {SIGMAS}")
+    return Setting(name, _designs()[s], functools.partial(fits[est], lam0=LAM0))
+
+
+def results_table(res: AutoScalingResult, n_index: int = -1):
+    """Simulation vs limit at one sample size: one row per noise level, P(zero) and bias/sd for the
+    three estimators (SE in brackets)."""
+    from ..report import Table, fmt, fmt_se
+    a = n_index % len(res.ns)
+    rows = []
+    for k, s in enumerate(res.sigmas):
+        row = [fmt(float(s))]
+        for e in ESTIMATORS:
+            row += [fmt_se(res.p_zero[e][a, k], res.p_zero_se[e][a, k]), fmt(res.pred_p_zero[e][k], 3)]
+        rows.append(row)
+    header = ["sigma"] + [h for e in ESTIMATORS for h in (f"{SHORT[e]} (SE)", "limit")]
+    t1 = Table(header, rows, caption=f"P(zero coefficient set to 0), n = {int(res.ns[a])}, {res.reps} replications",
+               align="r" * len(header))
+    rows = []
+    for k, s in enumerate(res.sigmas):
+        row = [fmt(float(s))]
+        for e in ESTIMATORS:
+            row += [fmt_se(res.bias_sd[e][a, k], res.bias_sd_se[e][a, k]), fmt(res.pred_bias_sd[e][k], 3)]
+        rows.append(row)
+    header = ["sigma"] + [h for e in ESTIMATORS for h in (f"{SHORT[e]} (SE)", "limit")]
+    t2 = Table(header, rows, caption=f"Bias/sd of the nonzero coefficient, n = {int(res.ns[a])}, {res.reps} replications",
+               align="r" * len(header))
+    return t1, t2
+
+
+def summarize(res: AutoScalingResult) -> dict:
+    """The chapter's committed summary (see :mod:`companion.results`)."""
+    from .. import results
+    tables = {}
+    for a, n in enumerate(res.ns):
+        for key, t in zip(("p_zero", "bias_sd"), results_table(res, a)):
+            tables[f"{key}_n{int(n)}"] = {"header": list(t.header), "rows": [list(r) for r in t._cells()]}
+    figures = {"sigmas": res.sigmas, "ns": res.ns, "lam0": res.lam0,
+               "p_zero": res.p_zero, "p_zero_se": res.p_zero_se, "bias_sd": res.bias_sd, "bias_sd_se": res.bias_sd_se,
+               "pred_p_zero": res.pred_p_zero, "pred_bias_sd": res.pred_bias_sd,
+               "pred2_p_zero": res.pred2_p_zero, "pred2_bias_sd": res.pred2_bias_sd,
+               "paired_p_zero_diff": res.paired_p_zero_diff, "paired_p_zero_diff_se": res.paired_p_zero_diff_se,
+               "abs_resid_ratio": res.abs_resid_ratio, "abs_resid_ratio_se": res.abs_resid_ratio_se}
+    spots = [results.spot(res.mc, "fgsm|0.5", 0, 0, 20), results.spot(res.mc, "lasso|4.0", 0, 20, 40),
+             results.spot(res.mc, "sqrt_lasso|1.0", 0, 40, 60)]
+    cpu = float(sum(np.sum(v) for v in res.mc.worker_seconds.values()))
+    return {"verdicts": res.verdicts, "tables": tables, "figures": {"noise_levels": figures}, "spot": spots,
+            "compute": {"fit_cpu_seconds": round(cpu, 0), "replications": int(res.reps * len(res.ns) * len(res.mc.settings))}}
+
+
+def config(res: AutoScalingResult) -> dict:
+    return {"reps": res.reps, "ns": res.ns, "sigmas": res.sigmas, "lam0": res.lam0, "beta0": res.beta0, "seed": SEED}
+
+
+if __name__ == "__main__":
+    # run the functions of the imported module, not of __main__: the fit functions' names enter the
+    # Monte Carlo cache keys, which are then shared with the notebook
+    from companion import results as _results
+    from companion.experiments import automatic_scaling as _mod
+    _results.main("automatic_scaling", _mod.run, _mod.summarize, _mod.config)
