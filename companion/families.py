@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.special import expit
+from sklearn.utils.multiclass import check_classification_targets
 
 from ._validation import as_float_array
 
@@ -86,11 +87,19 @@ class Bernoulli(Family):
             raise ValueError(f"{name} is empty; at least one label is required")
         if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
             raise ValueError(f"{name} contains NaN or inf; labels must be finite")
+        try:
+            check_classification_targets(arr)
+        except ValueError as exc:
+            raise ValueError(f"{name} must hold two class labels for the Bernoulli family: "
+                             f"{exc}") from exc
         classes = np.unique(arr)
-        if classes.size != 2:
-            raise ValueError(
-                f"{name} must contain exactly two classes for the Bernoulli family, "
-                f"got {classes.size}: {classes[:10].tolist()}")
+        if classes.size == 1:
+            raise ValueError(f"{name} contains only one class ({classes[0]!r}); the Bernoulli "
+                             "family needs exactly two classes")
+        if classes.size > 2:
+            raise ValueError(f"Only binary classification is supported: {name} must contain "
+                             f"exactly two classes for the Bernoulli family, got {classes.size}: "
+                             f"{classes[:10].tolist()}")
         return (arr == classes[1]).astype(np.float64)
 
 

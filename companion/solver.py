@@ -106,6 +106,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 from numba import njit
 from scipy.special import expit
 from sklearn.exceptions import ConvergenceWarning
@@ -1399,10 +1400,72 @@ def _make_problem(X, y, family, mode, eps, alpha, fit_intercept, w=None, c=0.0, 
                     fit_intercept=fit_intercept, gram=gram)
 
 
+def _pow2(s):
+    """The power of two nearest to ``s`` (1 for 0, inf or nan): dividing by it is exact."""
+    if not (s > 0 and np.isfinite(s)):
+        return 1.0
+    return float(2.0 ** np.round(np.log2(s)))
+
+
+def _problem_scales(X, y, family, fit_intercept, pen):
+    """Scales ``(s_X, s_y)`` of a problem: powers of two nearest to the largest column rms of
+    ``X`` and (Gaussian) the rms of the centred ``y``; ``(1, 1)`` for a penalty that is not
+    positively homogeneous (SCAD, MCP), which has no scale-free form."""
+    if pen.homogeneity is None or X.shape[1] == 0:
+        return 1.0, 1.0
+    n = X.shape[0]
+    if sp.issparse(X):
+        colsq = np.asarray(X.multiply(X).sum(axis=0)).ravel()
+    else:
+        colsq = np.einsum("ij,ij->j", X, X)
+    sx = _pow2(np.sqrt(colsq.max() / n))
+    sy = 1.0
+    if family == "gaussian":
+        yc = y - y.mean() if fit_intercept else y
+        sy = _pow2(np.sqrt(np.mean(yc * yc)))
+    return sx, sy
+
+
 def _fit(X, y, strength, family, penalty, mode, fit_intercept, tol, max_iter, coef0=None,
          intercept0=None, max_outer=None, warn=True):
+    """Fit on the unit-scale problem and map the result back.
+
+    With ``X = s_X X'``, ``y = s_y y'`` (Gaussian) and a penalty homogeneous of degree ``h``, the
+    coefficients are ``beta = (s_y/s_X) beta'`` of the problem with ``eps' = eps s_y^(h-1)/s_X^h``
+    (FGSM) or ``alpha' = alpha s_y^(h-2)/s_X^h`` (twin); its objective is ``F/s_y^2`` and its
+    gradient in ``beta'`` is that in ``beta`` divided by ``s_X s_y``.  ``tol`` applies to the
+    unit-scale residual, so rescaling ``X`` or ``y`` rescales the fit and leaves the stopping
+    decision unchanged (exactly, for scale factors that are powers of two)."""
     family = _family_name(family)
     pen = get_penalty(penalty)
+    sx, sy = _problem_scales(X, y, family, fit_intercept, pen)
+    if sx == 1.0 and sy == 1.0:
+        res = _fit_unit(X, y, strength, family, pen, mode, fit_intercept, tol, max_iter, coef0,
+                        intercept0, max_outer, warn)
+        res.n_passes += 1.0
+        return res
+    h = pen.homogeneity
+    kappa = sy / sx
+    Xs = X * (1.0 / sx) if sx != 1.0 else X
+    ys = y / sy if sy != 1.0 else y
+    if mode == "fgsm":
+        strength_s = strength * sy ** (h - 1.0) / sx ** h
+    else:
+        strength_s = strength * sy ** (h - 2.0) / sx ** h
+    c0 = None if coef0 is None else np.asarray(coef0, float) / kappa
+    i0 = None if intercept0 is None else float(intercept0) / sy
+    res = _fit_unit(Xs, ys, strength_s, family, pen, mode, fit_intercept, tol, max_iter, c0, i0,
+                    max_outer, warn)
+    res.coef = res.coef * kappa
+    res.intercept = res.intercept * sy
+    res.objective = res.objective * sy * sy
+    res.objective_path = res.objective_path * sy * sy
+    res.n_passes += 2.0 if sx != 1.0 else 1.0
+    return res
+
+
+def _fit_unit(X, y, strength, family, pen, mode, fit_intercept, tol, max_iter, coef0=None,
+              intercept0=None, max_outer=None, warn=True):
     n, p = X.shape
     eps = strength if mode == "fgsm" else 0.0
     alpha = strength if mode != "fgsm" else 0.0
@@ -1507,9 +1570,9 @@ def _fit(X, y, strength, family, penalty, mode, fit_intercept, tol, max_iter, co
                    f"{change:.2e}, optimality residual of the last weighted-L1 step {kkt:.2e}, "
                    f"tol={tol:g}); increase max_iter, or accept the current local fit.")
         else:
-            msg = (f"Solver did not converge (n_iter={n_iter}, optimality residual {kkt:.2e} > "
+            msg = (f"Solver did not converge (n_iter={n_iter}, relative optimality residual {kkt:.2e} > "
                    f"tol={tol:g}); increase max_iter or tol.")
-        warnings.warn(msg, ConvergenceWarning, stacklevel=3)
+        warnings.warn(msg, ConvergenceWarning, stacklevel=4)
     return FitResult(coef=beta, intercept=float(b0), n_iter=int(n_iter), converged=bool(conv),
                      optimality_residual=float(kkt), minimizer=minimizer,
                      objective_path=np.asarray(obj_path), n_passes=float(passes),
