@@ -77,6 +77,7 @@ class _GLMBase(BaseEstimator):
         tags = super().__sklearn_tags__()
         fam = self._family_name_safe()
         tags.target_tags.required = True
+        tags.input_tags.sparse = True
         if fam == "bernoulli":
             tags.estimator_type = "classifier"
             tags.classifier_tags = ClassifierTags(multi_class=False)

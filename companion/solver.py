@@ -112,7 +112,11 @@ from scipy.special import expit
 from sklearn.exceptions import ConvergenceWarning
 
 from ._solver_kernels import _assemble_split, _bern_l1_newton, _bern_pass, _cd_box_qp
+from ._working_set import solve_working_set
 from .penalties import Bridge, get_penalty
+
+#: L1-type problems with more features than this (or a sparse X) are solved on working sets
+_WS_MIN_P = 200
 
 __all__ = ["FitResult", "_fit_fgsm", "_fit_penalized", "fgsm_objective", "penalized_objective"]
 
@@ -1211,6 +1215,27 @@ def _kkt_residual(pb, b0, beta, mu=0.0):
     if pb.kind != "max":
         val, gz, GT, *_ = pb.derivs(b0, beta, 0.0)
         return pb.smooth_kkt(beta, gz, GT)
+    return _kkt_parts(pb, b0, beta, mu)[0]
+
+
+def _dual_parts(pb, b0, beta):
+    """``(a, K)`` at a solution: the observation weights ``a`` (derivative of each loss term in
+    its linear predictor, kink observations at the convex weights of the minimal-norm
+    subgradient) and ``K = dF/dT``, so that the subgradient in a coefficient at 0 is
+    ``X_j'a + [-K w_j, K w_j]`` -- what a working-set solver checks for features outside its
+    set, one pass over ``X``."""
+    if pb.kind == "max":
+        _, a, K = _kkt_parts(pb, b0, beta, 0.0)
+        return a, K
+    theta = pb.theta(b0, beta)
+    val, f1, fT, *_ = pb.phi(theta, pb.T(beta), 0.0)
+    K = (float(np.sum(fT)) if fT is not None else 0.0) + pb.alpha
+    return f1, K
+
+
+def _kkt_parts(pb, b0, beta, mu=0.0):
+    """:func:`_kkt_residual` of a max-type FGSM problem, with the observation weights and
+    ``K = dF/dT`` of its minimal-norm subgradient (see :func:`_dual_parts`)."""
     from scipy.optimize import lsq_linear
 
     eps, n, p = pb.eps, pb.n, pb.p
@@ -1274,7 +1299,7 @@ def _kkt_residual(pb, b0, beta, mu=0.0):
         gv = gb + K0 * tg
     if gv.size:
         res = max(res, float(np.abs(gv).max()))
-    return res / n
+    return res / n, a, K0
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1474,24 +1499,38 @@ def _fit_unit(X, y, strength, family, pen, mode, fit_intercept, tol, max_iter, c
     beta = np.zeros(p) if coef0 is None else np.asarray(coef0, float).copy()
     passes = 0
     obj_path = []
+    # working sets for L1-type problems with many features or a sparse X; the smooth bridge
+    # r > 1 has no zeros to exploit (every coefficient is active) and works on a dense X
+    smooth_bridge = isinstance(pen, Bridge) and pen.r > 1
+    use_ws = (sp.issparse(X) or p > _WS_MIN_P) and not smooth_bridge
+    if sp.issparse(X) and smooth_bridge:
+        X = X.toarray()
 
     def full_objective(b0_, beta_):
-        th = X @ beta_ + b0_
+        th = np.asarray(X @ beta_) + b0_
         P = pen.value(beta_)
+        g = gram0 if gram0 is not None else np.zeros((1, 1))
         if mode == "fgsm":
-            pb0 = _make_problem(X, y, family, "fgsm", eps, 0.0, fit_intercept, gram=gram0)
+            pb0 = _make_problem(X, y, family, "fgsm", eps, 0.0, fit_intercept, gram=g)
             return pb0.phi(th, 0.0, 0.0, order=0) if eps == 0 else _shifted_sum(pb0, th, P)
         a_eff = 1.0 if hasattr(pen, "lam") else alpha
-        pb0 = _make_problem(X, y, family, "pen", 0.0, a_eff, fit_intercept, gram=gram0)
+        pb0 = _make_problem(X, y, family, "pen", 0.0, a_eff, fit_intercept, gram=g)
         return pb0.phi(th, P, 0.0, order=0)
 
     gram0 = None
-    if family == "gaussian":
+    if family == "gaussian" and not use_ws:
         X1 = np.column_stack((np.ones(n), X)) if fit_intercept else X
         gram0 = X1.T @ X1
         passes += 1
 
-    if pen.is_l1_type or (isinstance(pen, Bridge) and pen.r > 1):
+    if pen.is_l1_type and use_ws:
+        w = pen.weights(p) if hasattr(pen, "weights") else np.ones(p)
+        b0, beta, n_iter, conv, kkt, val, ps = solve_working_set(
+            X, y, family, mode, eps, alpha, fit_intercept, w, 0.0, b0, beta, tol, max_iter)
+        passes += ps
+        obj_path = [val]
+        minimizer = "global (convex problem)"
+    elif pen.is_l1_type or smooth_bridge:
         if pen.is_l1_type:
             w = pen.weights(p) if hasattr(pen, "weights") else np.ones(p)
             pb = _make_problem(X, y, family, mode, eps, alpha, fit_intercept, w=w, gram=gram0)
@@ -1517,11 +1556,15 @@ def _fit_unit(X, y, strength, family, pen, mode, fit_intercept, tol, max_iter, c
         # LLA / MM from the L1 fit (SCAD/MCP: L1 weighted by lam)
         if coef0 is None:
             w1 = np.full(p, pen.lam) if hasattr(pen, "lam") else np.ones(p)
-            pb = _make_problem(X, y, family, mode, eps, alpha if mode == "fgsm" else
-                               (alpha if not hasattr(pen, "lam") else 1.0), fit_intercept,
-                               w=w1, gram=gram0)
-            b0, beta, k0, _, _ = _solve_convex(pb, b0, beta, tol, max_iter)
-            passes += pb.passes
+            a1 = alpha if mode == "fgsm" else (alpha if not hasattr(pen, "lam") else 1.0)
+            if use_ws:
+                b0, beta, k0, _, _, _, ps = solve_working_set(
+                    X, y, family, mode, eps, a1, fit_intercept, w1, 0.0, b0, beta, tol, max_iter)
+                passes += ps
+            else:
+                pb = _make_problem(X, y, family, mode, eps, a1, fit_intercept, w=w1, gram=gram0)
+                b0, beta, k0, _, _ = _solve_convex(pb, b0, beta, tol, max_iter)
+                passes += pb.passes
         else:
             k0 = 0
         n_iter = k0
@@ -1536,20 +1579,28 @@ def _fit_unit(X, y, strength, family, pen, mode, fit_intercept, tol, max_iter, c
             max_outer = max(100, int(max_iter))
         for outer in range(max_outer):
             wts, c = pen.lla_weights(beta)
-            keep = np.flatnonzero(np.isfinite(wts))
-            Xk = np.ascontiguousarray(X[:, keep])
-            gk = None
-            if gram0 is not None:
-                idx = np.concatenate(([0], keep + 1)) if fit_intercept else keep
-                gk = gram0[np.ix_(idx, idx)]
-            pb = _make_problem(Xk, y, family, mode, strength_in if mode == "fgsm" else 0.0,
-                               strength_in if mode != "fgsm" else 0.0, fit_intercept,
-                               w=wts[keep], c=c if mode == "fgsm" else 0.0, gram=gk)
-            b0n, bk, k, convk, kkt = _solve_convex(pb, b0, beta[keep], tol, max_iter)
-            passes += pb.passes
+            s_f = strength_in if mode == "fgsm" else 0.0
+            s_p = strength_in if mode != "fgsm" else 0.0
+            c_f = c if mode == "fgsm" else 0.0
+            if use_ws:
+                b0n, betan, k, convk, kkt, _, ps = solve_working_set(
+                    X, y, family, mode, s_f, s_p, fit_intercept, wts, c_f, b0, beta, tol,
+                    max_iter)
+                passes += ps
+            else:
+                keep = np.flatnonzero(np.isfinite(wts))
+                Xk = np.ascontiguousarray(X[:, keep])
+                gk = None
+                if gram0 is not None:
+                    idx = np.concatenate(([0], keep + 1)) if fit_intercept else keep
+                    gk = gram0[np.ix_(idx, idx)]
+                pb = _make_problem(Xk, y, family, mode, s_f, s_p, fit_intercept, w=wts[keep],
+                                   c=c_f, gram=gk)
+                b0n, bk, k, convk, kkt = _solve_convex(pb, b0, beta[keep], tol, max_iter)
+                passes += pb.passes
+                betan = np.zeros(p)
+                betan[keep] = bk
             n_iter += k
-            betan = np.zeros(p)
-            betan[keep] = bk
             fn = full_objective(b0n, betan)
             if fn > obj_path[-1]:  # numerical safeguard: MM never increases the objective
                 fn_old = obj_path[-1]
@@ -1608,7 +1659,7 @@ def fgsm_objective(X, y, coef, intercept, eps, family="gaussian", penalty="l1"):
     family = _family_name(family)
     pen = get_penalty(penalty)
     pb = _make_problem(X, y, family, "fgsm", eps, 0.0, True, gram=np.zeros((1, 1)))
-    return pb.phi(X @ coef + intercept, pen.value(coef), 0.0, order=0)
+    return pb.phi(np.asarray(X @ coef) + intercept, pen.value(coef), 0.0, order=0)
 
 
 def penalized_objective(X, y, coef, intercept, alpha, family="gaussian", penalty="l1"):
@@ -1617,4 +1668,4 @@ def penalized_objective(X, y, coef, intercept, alpha, family="gaussian", penalty
     pen = get_penalty(penalty)
     a = 1.0 if hasattr(pen, "lam") else alpha
     pb = _make_problem(X, y, family, "pen", 0.0, a, True, gram=np.zeros((1, 1)))
-    return pb.phi(X @ coef + intercept, pen.value(coef), 0.0, order=0)
+    return pb.phi(np.asarray(X @ coef) + intercept, pen.value(coef), 0.0, order=0)
