@@ -113,14 +113,20 @@ CASES = [
 ]
 
 
-def run(cases=CASES, repeat=3, skip=()):
-    """Run the cases; returns a list of dict rows (also printed)."""
-    _fit_fgsm(*_data(200, 300, "bernoulli"), 0.01, "bernoulli")  # JIT warm-up
-    _fit_fgsm(*_data(200, 300, "gaussian"), 0.01, "gaussian")
-    for fam in ("gaussian", "bernoulli"):  # skglm's JIT warm-up (dense and sparse kernels)
-        for sparse in (False, True):
-            Xw, yw = _data(100, 200, fam, sparse=sparse, density=0.05)
-            _twin_skglm(Xw, yw, 1.0, fam)
+def _warmup():
+    """JIT compilation of our kernels and skglm's, outside the timings."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for fam in ("gaussian", "bernoulli"):
+            for sparse in (False, True):
+                Xw, yw = _data(100, 300, fam, sparse=sparse, density=0.05)
+                _fit_fgsm(Xw, yw, 0.3 * eps_max(Xw, yw, fam), fam)
+                _twin_skglm(Xw, yw, 1.0, fam)
+
+
+def run(cases=CASES, repeat=3, skip=(), quiet=False):
+    """Run the cases; returns a list of dict rows (also printed unless ``quiet``)."""
+    _warmup()
     rows = []
     for label, n, p, family, sparse, frac, cvx in cases:
         if (n, p, family, sparse) in skip:
@@ -139,12 +145,32 @@ def run(cases=CASES, repeat=3, skip=()):
             t_cv, b = _timeit(lambda: _cvx(X, y, eps, family), repeat=1)
             row["cvx"], row["diff"] = t_cv, float(np.abs(res.coef - b).max())
         rows.append(row)
+        if quiet:
+            continue
         print(f"{label:8s} {family:9s} n={n:5d} p={p:6d}: ours {t_us:8.3f} s (nnz {row['nnz']:3d}, "
               f"{res.n_passes:6.1f} passes, converged {res.converged}) | sklearn twin "
               f"{t_sk:7.3f} s (nnz {row['nnz_twin']:3d}) ratio ours/twin {t_us / t_sk:7.2f} | skglm "
               f"{t_sg:7.3f} s ratio {t_us / t_sg:7.2f}"
               + (f" | cvxpy+Clarabel {row['cvx']:7.2f} s speed-up x{row['cvx'] / t_us:6.1f} "
                  f"max|diff| {row['diff']:.1e}" if cvx else ""), flush=True)
+    return rows
+
+
+def sweep(n=1000, ps=(250, 1000, 4000, 16000), families=("gaussian", "bernoulli"), frac=0.3,
+          repeat=3):
+    """Time against p at fixed n (dense): ours, the scikit-learn twin and skglm's twin."""
+    _warmup()
+    rows = []
+    for family in families:
+        for p in ps:
+            X, y = _data(n, p, family)
+            eps = frac * eps_max(X, y, family)
+            t_us, res = _timeit(lambda: _fit_fgsm(X, y, eps, family), repeat=repeat)
+            K = _effective_weight(X, y, res, eps, family)
+            t_sk, _ = _timeit(lambda: _twin_sklearn(X, y, K, family), repeat=repeat)
+            t_sg, _ = _timeit(lambda: _twin_skglm(X, y, K, family), repeat=repeat)
+            rows.append(dict(family=family, n=n, p=p, ours=t_us, twin=t_sk, skglm=t_sg,
+                             passes=res.n_passes))
     return rows
 
 

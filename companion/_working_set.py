@@ -98,7 +98,7 @@ def solve_working_set(X, y, family, mode, eps, alpha, fit_intercept, w, c, b0, b
             conv = True
             break
         cand = np.flatnonzero(v > tol * n)
-        if cand.size == 0 or n_iter >= max_iter:
+        if cand.size == 0 or not conv_in:
             break
         add = cand[np.argsort(-v[cand], kind="stable")[:max(WS_START, W.size)]]
         W = np.union1d(W, add)

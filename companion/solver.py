@@ -1,105 +1,21 @@
 r"""One solver engine for generalized FGSM training and for its penalized-likelihood twin.
 
-Objective (the intercept :math:`b_0` is free, :math:`\theta_i = b_0 + x_i'\beta`)
----------------------------------------------------------------------------------
+It minimises :math:`F(b_0, \beta) = \sum_i \phi_i(\theta_i, T(\beta)) + \alpha T(\beta)`,
+:math:`\theta_i = b_0 + x_i'\beta`, with the margin shift :math:`T = \sum_j w_j|\beta_j| + c`
+(L1 type) or :math:`T = \sum_j|\beta_j|^r` (bridge ``r > 1``): the twin (:math:`\phi_i =
+\ell(y_i, \theta_i)`), the softplus FGSM (Bernoulli) or the worst-sign FGSM (Gaussian,
+Poisson: :math:`\phi_i = \max\{\ell(y_i, \theta_i \pm \varepsilon T)\}`).  Methods: Newton in
+split variables with a box QP model, smoothing continuation with an exact face polish for the
+worst-sign FGSM, local linear approximation for concave penalties, working sets for many
+features or a sparse ``X`` (:mod:`companion._working_set`) and a unit-scale problem for the
+stopping rule.  The design is described on the book page *Adding a family or a penalty*
+(``book/extending.md``).
 
-.. math:: F(b_0, \beta) = \sum_i \phi_i(\theta_i, T(\beta)) + \alpha\, T(\beta)
-
-* penalized likelihood ("twin"): :math:`\phi_i = \ell(y_i, \theta_i)`, :math:`\alpha > 0`;
-* FGSM (``eps`` = :math:`\varepsilon`), :math:`\alpha = 0` and the worst sign of the margin shift:
-  Bernoulli :math:`\phi_i = \mathrm{softplus}(-\tilde y_i\theta_i + \varepsilon T)` (smooth);
-  Gaussian and Poisson :math:`\phi_i = \max\{\ell(y_i, \theta_i + \varepsilon T), \ell(y_i, \theta_i - \varepsilon T)\}`,
-  which for the Gaussian is :math:`(|r_i| + \varepsilon T)^2/2` and for any convex :math:`\ell` is the
-  worst case over the whole interval :math:`[\theta_i - \varepsilon T, \theta_i + \varepsilon T]`.
-  (The literal Poisson FGSM sign :math:`s = \mathrm{sign}(e^\theta - y)` makes the objective jump where
-  :math:`\theta = \log y`; the worst sign is the convex version and is what is minimized here.)
-
-with :math:`T(\beta) = \sum_j w_j|\beta_j| + c` (L1 type: L1, weighted L1, and every LLA step of a
-non-convex penalty, whose concave majorizer contributes the offset ``c``) or
-:math:`T(\beta) = \sum_j |\beta_j|^r` (bridge with ``r > 1``, smooth).
-
-Methods
--------
-* **L1 type** -- split variables :math:`\beta = u - v`, :math:`u, v \ge 0`; then
-  :math:`T = w'(u+v) + c` is linear and :math:`F` is a smooth convex function on a box (for the
-  max-type FGSM datafits after smoothing, see below).  Proximal (projected) Newton: the quadratic
-  model is assembled from one weighted Gram matrix :math:`\tilde X' D \tilde X` per iteration
-  (Gaussian: the constant :math:`\tilde X'\tilde X` is computed once and only a few rows are added)
-  plus rank-one terms in :math:`T`; the box-constrained model is minimised by coordinate descent
-  (numba) and the step is globalised by an Armijo line search on the true objective.  For the
-  Bernoulli datafit (FGSM and twin) the whole loop is one numba kernel
-  (:mod:`companion._solver_kernels`): one fused gradient pass, one Gram product (the previous
-  Hessian is reused after a step that cut the residual 100-fold; large problems take their first
-  Hessians from a row subsample) and one ``X beta`` per iteration, no pass for backtracking.
-* **max-type FGSM** (Gaussian, Poisson): the max of the two branches is replaced by the soft-max
-  :math:`\mu \log(e^{A/\mu} + e^{B/\mu})` (error at most :math:`\mu\log 2` per observation) and
-  :math:`\mu` is decreased geometrically with warm starts.  For the **Gaussian** the objective is
-  piecewise quadratic and after each stage an *exact active-set polish* is attempted: with the
-  zero-residual set :math:`Z`, the residual signs and the support/signs of :math:`\beta` read off the
-  smoothed solution, the problem on that face is an equality-constrained least-squares problem
-  (residuals :math:`r_i + \sigma_i\varepsilon T`, constraints :math:`r_Z = 0`), solved exactly; the
-  candidate is accepted only if it satisfies the full KKT conditions (multipliers of
-  :math:`r_Z = 0` in :math:`[-\varepsilon T, \varepsilon T]`, signs unchanged, zero coefficients
-  within their subgradient bounds).  The generic face (no residual pinned at 0) is tried first when
-  the smoothing band holds more observations than the face can pin, and residual signs that the
-  candidate contradicts are flipped and the face re-solved (a few primal active-set steps).
-  For the **Poisson** (L1 type) the same idea is carried to a smooth non-quadratic loss
-  (:func:`_kink_polish`): at the optimum a few observations (at most one per free parameter)
-  typically sit exactly at their kink :math:`f_i(\theta_i + \varepsilon T) = f_i(\theta_i -
-  \varepsilon T)`, where the subgradient is a convex combination :math:`w_i \in [0, 1]` of the two
-  branch gradients.  With the kink set, the branch of every other observation and the
-  support/signs of :math:`\beta` read off the smoothed solution, the KKT conditions on that face --
-  stationarity in :math:`(b_0, \beta_{\rm act})` and the kink equations, unknowns
-  :math:`(b_0, \beta_{\rm act}, w)` -- are solved by Newton (symmetric saddle-point Jacobian, the
-  soft-max weights as starting :math:`w`); branches the candidate contradicts are flipped (asked
-  a second time: pinned to the kink) and kink weights outside [0, 1] release their observation.
-  The candidate is accepted only under the full non-smooth KKT conditions (weights in [0, 1],
-  every other observation on its branch, signs unchanged, zero coefficients within their
-  subgradient bounds, :func:`_kkt_residual` at most ``tol``), which typically happens after the
-  first one to three smoothing stages with a residual at round-off level.  (Without the polish
-  the continuation had to drive ``mu`` towards ``1e-8`` with an observation in the kink band,
-  where the soft-max curvature ``1/mu`` confines Newton's quadratic model to a ``mu``-sized
-  neighbourhood and the Armijo test needs objective decreases below the round-off of the sum:
-  the iteration crawled until ``max_iter``.)  Intermediate smoothing levels are solved only to a
-  residual ``0.1 mu``.
-  For the **bridge** ``r > 1`` (Gaussian and Poisson, :func:`_bridge_polish`) the margin shift
-  :math:`T = \sum_j|\beta_j|^r` is smooth, so the face is only the kink set and the branches (no
-  support or signs): Newton solves stationarity in :math:`(b_0, \beta)` and the kink equations,
-  whose Jacobian gains the penalty curvature :math:`K\nabla^2 T`
-  (:math:`K = \partial F/\partial T`); for ``1 < r < 2`` coefficients near 0 are carried in power
-  coordinates (below).  Same active-set corrections and the same full-KKT acceptance (branches,
-  weights in [0, 1], :func:`_kkt_residual`); typically accepted after the first smoothing stage,
-  residual at round-off.  (Before, bridge FGSM fits were returned at the last smoothing level:
-  residuals up to 1e-4, and max_iter on problems with a kink observation or, for ``r`` near 1, a
-  tiny coefficient.)  If no polish is accepted the fit is returned at the final smoothing level
-  (``mu = 1e-10`` relative) and its optimality residual is reported.
-* **bridge r > 1** -- Newton on :math:`(b_0, \beta)` directly (:math:`T` is :math:`C^1`), Armijo line
-  search.  For ``r >= 2`` the curvature of :math:`|t|^r` is bounded (floored near 0 for the
-  solve).  For ``1 < r < 2`` it is unbounded at 0 and the optimum of a weakly relevant coefficient
-  is tiny (:math:`|\beta_j| = (|g_j|/(K r))^{1/(r-1)}`, e.g. ``1e-10`` for ``r = 1.2``), which
-  Newton in :math:`\beta` approached only linearly (max_iter, residuals up to 1e-3): a coefficient
-  whose penalty curvature dominates its Hessian diagonal moves in the *power coordinate*
-  :math:`u_j = \mathrm{sign}(\beta_j)|\beta_j|^{r-1}` (:func:`_power_newton`): the step is still
-  the Newton step in :math:`\beta` to first order (a descent direction), but taken along
-  :math:`\beta_j = \mathrm{sign}(u_j)|u_j|^{1/(r-1)}`, on which the stationarity
-  :math:`g_j + K r u_j = 0` of a coefficient near 0 is linear, and the Jacobian column
-  :math:`K r(r-1)|\beta_j|^{r-2}\,d\beta_j/du_j = K r` stays bounded.
-* **non-convex** (bridge ``r < 1``, SCAD, MCP) -- local linear approximation / MM: the concave
-  majorizer :math:`p(|t|) \le p(|t_k|) + p'(|t_k|)(|t| - |t_k|)` is kept *inside* the loss, so every
-  outer step is a weighted-L1 problem with offset ``c`` solved by the engine above; objective values
-  are non-increasing; coordinates with infinite weight stay at 0.  Started from the L1 fit; at most
-  ``max(100, max_iter)`` outer steps (a coefficient that shrinks to exactly 0 can take more than
-  100, e.g. a bridge ``r = 1/2`` twin near its threshold).
-
-Optimality residual
--------------------
-``optimality_residual`` is :math:`\lVert g\rVert_\infty / n` where :math:`g` is (an element of) the
-subdifferential of :math:`F` with minimal norm on the slope coordinates: for :math:`\beta_j = 0` the
-kink contributes :math:`[-K w_j, K w_j]` (soft-thresholding), and for observations at a kink of the
-max-type FGSM loss the convex weights of the two branches are chosen by bounded least squares on
-the intercept and active-coefficient equations.  Dividing by :math:`n` puts it on the scale of the
-average loss.  For LLA fits it is the residual of the last weighted-L1 problem (a fixed point of LLA
-is a stationary point of the non-convex objective).
+``optimality_residual`` is the largest entry of the minimal-norm subgradient divided by ``n``, on
+the unit-scale problem (``X`` and, for the Gaussian family, ``y`` divided by the powers of two
+nearest to their rms sizes); at kinks of the worst-sign loss the convex weights of the two
+branches are chosen by bounded least squares.  For LLA fits it is the residual of the last
+weighted-L1 problem.
 """
 from __future__ import annotations
 
@@ -113,6 +29,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from ._solver_kernels import _assemble_split, _bern_l1_newton, _bern_pass, _cd_box_qp
 from ._working_set import solve_working_set
+from .families import get_family
 from .penalties import Bridge, get_penalty
 
 #: L1-type problems with more features than this (or a sparse X) are solved on working sets
@@ -174,13 +91,6 @@ def _bern_value(X, ytil, b0, beta, epsT):
 # ----------------------------------------------------------------------------------------------
 # problem description
 # ----------------------------------------------------------------------------------------------
-_LINK0 = {
-    "gaussian": lambda m: m,
-    "bernoulli": lambda m: np.log(m / (1.0 - m)),
-    "poisson": lambda m: np.log(max(m, 1e-10)),
-}
-
-
 class _Problem:
     """Data of one convex sub-problem (see module docstring)."""
 
@@ -190,6 +100,7 @@ class _Problem:
         self.y = y
         self.n, self.p = X.shape
         self.family = family          # "gaussian" | "bernoulli" | "poisson"
+        self.fam = get_family(family)
         self.kind = kind              # "pen" | "bern" | "max"
         self.eps = float(eps)
         self.alpha = float(alpha)
@@ -222,17 +133,8 @@ class _Problem:
 
     # loss f and derivatives ------------------------------------------------------------------
     def _f(self, t):
-        y = self.y
-        if self.family == "gaussian":
-            return 0.5 * (y - t) ** 2, t - y, np.ones_like(t)
-        if self.family == "poisson":
-            with np.errstate(over="ignore"):
-                e = np.exp(t)
-            with np.errstate(invalid="ignore"):
-                return e - y * t, e - y, e
-        # bernoulli
-        s = expit(t)
-        return np.logaddexp(0.0, t) - y * t, s - y, s * (1.0 - s)
+        """Loss, first and second derivative of every observation (from the family)."""
+        return self.fam.derivatives(self.y, t)
 
     def phi(self, theta, T, mu, order=2):
         """Sum of phi and its derivatives (arrays over observations)."""
@@ -1391,17 +1293,13 @@ class FitResult:
 
 
 def _family_name(family):
-    from .families import get_family
     return get_family(family).name
 
 
 def _intercept0(y, family, fit_intercept):
     if not fit_intercept:
         return 0.0
-    m = float(np.mean(y))
-    if family == "bernoulli":
-        m = min(max(m, 1e-10), 1 - 1e-10)
-    return float(_LINK0[family](m))
+    return get_family(family).link(float(np.mean(y)))
 
 
 def _make_problem(X, y, family, mode, eps, alpha, fit_intercept, w=None, c=0.0, r=None, gram=None):
