@@ -1519,8 +1519,13 @@ def _fit_unit(X, y, strength, family, pen, mode, fit_intercept, tol, max_iter, c
                    f"{change:.2e}, optimality residual of the last weighted-L1 step {kkt:.2e}, "
                    f"tol={tol:g}); increase max_iter, or accept the current local fit.")
         else:
-            msg = (f"Solver did not converge (n_iter={n_iter}, relative optimality residual {kkt:.2e} > "
-                   f"tol={tol:g}); increase max_iter or tol.")
+            if kkt > tol:
+                msg = (f"Solver did not converge (n_iter={n_iter}, relative optimality residual "
+                       f"{kkt:.2e} > tol={tol:g}); increase max_iter or tol.")
+            else:
+                msg = (f"Solver stopped at the iteration limit (n_iter={n_iter}) before its exact "
+                       f"non-smooth optimality check was met (relative optimality residual "
+                       f"{kkt:.2e}, tol={tol:g}); increase max_iter.")
         warnings.warn(msg, ConvergenceWarning, stacklevel=4)
     return FitResult(coef=beta, intercept=float(b0), n_iter=int(n_iter), converged=bool(conv),
                      optimality_residual=float(kkt), minimizer=minimizer,
