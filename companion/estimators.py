@@ -24,8 +24,8 @@ Mappings to other libraries (all with an intercept, unpenalized):
 
 The penalty acts on the slopes only; the intercept is neither penalized nor perturbed.
 Fitted attributes: ``coef_``, ``intercept_``, ``n_iter_``, ``converged_``,
-``optimality_residual_`` (minimal-norm subgradient, inf-norm divided by ``n``, see
-:mod:`companion.solver`), ``minimizer_`` (``"global (convex problem)"`` or
+``optimality_residual_`` (minimal-norm subgradient, inf-norm divided by ``n``, on the unit-scale
+problem, so that it does not change when ``X`` or ``y`` are rescaled; see :mod:`companion.solver`), ``minimizer_`` (``"global (convex problem)"`` or
 ``"local (LLA from L1 start)"``), ``objective_`` and ``objective_path_`` (one value per LLA outer
 step; non-increasing), ``n_passes_`` (passes over ``X``), and for Bernoulli ``classes_``.
 
