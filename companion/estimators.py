@@ -274,8 +274,10 @@ class GeneralizedFGSM(_GLMBase):
         Aliases: "linear", "logistic", "binomial", "normal".
     penalty : {"l1", "bridge", "scad", "mcp", "weighted_l1"} or Penalty, default "l1"
         Margin shift :math:`P(\beta)`.
-    eps : float >= 0, default 0.1
-        :math:`\ell_\infty` radius per observation (sum form: ``eps = lambda_n / n``).
+    eps : float >= 0 or "pivotal", default 0.1
+        :math:`\ell_\infty` radius per observation (sum form: ``eps = lambda_n / n``).  ``"pivotal"``:
+        :func:`companion.pivotal.pivotal_eps` at ``alpha = 0.05`` (no estimate of sigma needed);
+        the value used is ``eps_``.
     r : float > 0, optional
         Bridge exponent (``penalty="bridge"``).
     a, gamma : float
@@ -317,12 +319,17 @@ class GeneralizedFGSM(_GLMBase):
         C-contiguous float64 array.  The fitted model is identical.
         """
         fam, tol = self._check_common()
-        eps = _check_real(self.eps, "eps", low=0.0)
+        pivotal = isinstance(self.eps, str)
+        eps = None if pivotal else _check_real(self.eps, "eps", low=0.0)
         X, y01 = (self._validate_fit_data(X, y, fam) if check_input
                   else self._fast_fit_data(X, y, fam))
+        if pivotal:  # eps="pivotal": the level of companion.pivotal (alpha = 0.05)
+            from .pivotal import resolve_eps
+            eps = resolve_eps(self.eps, X, y01, fam.name, self.fit_intercept)
         pen = self._make_penalty(X.shape[1])
         res = _fit_fgsm(X, y01, eps, fam.name, pen, self.fit_intercept, tol, self.max_iter)
         self.penalty_ = pen
+        self.eps_ = float(eps)
         return self._store(res)
 
 
