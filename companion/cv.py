@@ -15,7 +15,8 @@ Default grid: ``n_grid`` values log-spaced from :func:`~companion.paths.eps_max`
 :func:`~companion.paths.alpha_max`) of the full data down to ``grid_ratio`` times it.
 
 Fitted attributes: ``eps_`` / ``alpha_``, ``eps_grid_`` / ``alpha_grid_`` (decreasing),
-``best_index_``, ``score_path_`` (``(n_grid, n_splits)`` held-out scores, higher is better),
+``best_index_``, ``fold_residual_max_`` (largest optimality residual of the fold fits; their
+convergence warnings are not repeated), ``score_path_`` (``(n_grid, n_splits)`` held-out scores, higher is better),
 ``cv_results_`` (``param_<name>``, ``split<k>_test_score``, ``mean_test_score``,
 ``std_test_score``, ``se_test_score``, ``rank_test_score``), ``n_splits_``, and those of the refitted
 base estimator (``coef_``, ``intercept_``, ...).
@@ -23,9 +24,11 @@ base estimator (``coef_``, ``intercept_``, ...).
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 from joblib import Parallel, delayed
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import check_cv
 
 from ._validation import as_float_array
@@ -55,7 +58,9 @@ def mean_deviance(family, y, theta) -> float:
 
 def _fold_scores(X, y01, y_orig, train, test, grid, fam_name, pen, fit_intercept, tol, max_iter,
                  path_fn, name, scorer, template):
-    res = path_fn(X[train], y01[train], grid, fam_name, pen, fit_intercept, tol, max_iter)
+    with warnings.catch_warnings():  # non-convergence is recorded (fold_residual_max_), not repeated
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        res = path_fn(X[train], y01[train], grid, fam_name, pen, fit_intercept, tol, max_iter)
     Xt = X[test]
     thetas = Xt @ res["coefs"].T + res["intercepts"][None, :]
     out = np.empty(grid.size)
@@ -65,7 +70,7 @@ def _fold_scores(X, y01, y_orig, train, test, grid, fam_name, pen, fit_intercept
         else:
             est = template._fitted_copy(res["coefs"][k], res["intercepts"][k])
             out[k] = scorer(est, Xt, y_orig[test])
-    return out
+    return out, float(np.max(res["optimality_residual"]))
 
 
 class _CVMixin:
@@ -140,7 +145,8 @@ class _CVMixin:
             delayed(_fold_scores)(X, y01, y_orig, tr, te, grid, fam.name, pen, self.fit_intercept, tol,
                                   self.max_iter, path_fn, name, scorer, self)
             for tr, te in splits)
-        S = np.column_stack(rows)                       # (n_grid, n_splits)
+        S = np.column_stack([r[0] for r in rows])       # (n_grid, n_splits)
+        self.fold_residual_max_ = max(r[1] for r in rows)
         K = S.shape[1]
         mean = S.mean(axis=1)
         std = S.std(axis=1, ddof=1) if K > 1 else np.zeros_like(mean)
