@@ -473,8 +473,9 @@ def _verdicts(r: ChoosingEpsResult) -> dict:
         "gaussian_default_robust", worst_g - 2 * ALPHA, 3 * se_2a,
         statement="Gaussian-default rule under Laplace and t5 noise: max FWER - 2 alpha <= 3 binomial SE")
     v["fgsm_support_invariant_constant_snr"] = verdict(
-        "fgsm_support_invariant_constant_snr", r.snr_support_mismatch, 0.0, kind="sanity",
-        statement="beta proportional to sigma: FGSM supports identical across sigma (exact equivariance)")
+        "fgsm_support_invariant_constant_snr", r.snr_support_mismatch, 0.0,
+        statement="beta proportional to sigma: share of replications whose FGSM support differs across sigma "
+                  "(each sigma draws its own data) <= 0")
     x = r.snr["lasso"]["exact"][a]
     i, j = int(np.argmax(x)), int(np.argmin(x))
     rng_e, tol_e = float(x[i] - x[j]), 3 * math.hypot(_bse(x[i], reps), _bse(x[j], reps))
