@@ -218,7 +218,7 @@ def resolve_eps(eps, X, y, family: str, fit_intercept: bool) -> float:
     linear model and the null-model level for the logistic model (``rho = 2 sqrt(ybar (1 - ybar))``)."""
     if isinstance(eps, str):
         if eps != "pivotal":
-            raise ValueError(f"eps must be a number >= 0 or 'pivotal', got {eps!r}")
+            raise TypeError(f"eps must be a number >= 0 or 'pivotal', got {eps!r}")
         if family == "gaussian":
             return pivotal_eps(X, 0.05, fit_intercept=fit_intercept)
         if family == "bernoulli":
