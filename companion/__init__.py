@@ -5,8 +5,10 @@ operator-norm-regularization results.  See the companion Jupyter Book for the de
 from .adversarial import (adversarial_loss, fgsm_examples, fgsm_loss, generalized_examples,
                           goodfellow_printed_loss, shifted_margin_loss, worst_case_examples)
 from .estimators import GeneralizedFGSM, PenalizedGLM
+from .cv import GeneralizedFGSMCV, PenalizedGLMCV
 from .families import Bernoulli, Family, Gaussian, Poisson, get_family
 from .paths import alpha_max, eps_max, fgsm_path, penalized_path
+from .pivotal import pivotal_eps
 from .penalties import L1, MCP, SCAD, Bridge, Penalty, WeightedL1, get_penalty
 
 __version__ = "0.1.0"
@@ -16,6 +18,6 @@ __all__ = [
     "fgsm_examples", "fgsm_loss", "shifted_margin_loss", "goodfellow_printed_loss",
     "generalized_examples", "worst_case_examples", "adversarial_loss",
     "Penalty", "L1", "Bridge", "SCAD", "MCP", "WeightedL1", "get_penalty",
-    "GeneralizedFGSM", "PenalizedGLM",
+    "GeneralizedFGSM", "PenalizedGLM", "GeneralizedFGSMCV", "PenalizedGLMCV", "pivotal_eps",
     "eps_max", "alpha_max", "fgsm_path", "penalized_path",
 ]

@@ -246,8 +246,10 @@ class GeneralizedFGSM(_GLMBase):
         Aliases: "linear", "logistic", "binomial", "normal".
     penalty : {"l1", "bridge", "scad", "mcp", "weighted_l1"} or Penalty, default "l1"
         Margin shift :math:`P(\beta)`.
-    eps : float >= 0, default 0.1
-        :math:`\ell_\infty` radius per observation (sum form: ``eps = lambda_n / n``).
+    eps : float >= 0 or "pivotal", default 0.1
+        :math:`\ell_\infty` radius per observation (sum form: ``eps = lambda_n / n``).  ``"pivotal"``:
+        :func:`companion.pivotal.pivotal_eps` at ``alpha = 0.05`` (no estimate of sigma needed);
+        the value used is ``eps_``.
     r : float > 0, optional
         Bridge exponent (``penalty="bridge"``).
     a, gamma : float
@@ -283,7 +285,7 @@ class GeneralizedFGSM(_GLMBase):
 
     _parameter_constraints: dict = {
         **_GLMBase._parameter_constraints,
-        "eps": [Interval(Real, 0, None, closed="left")],
+        "eps": [Interval(Real, 0, None, closed="left"), StrOptions({"pivotal"})],
     }
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -295,12 +297,18 @@ class GeneralizedFGSM(_GLMBase):
         C-contiguous float64 array (or a float64 CSR/CSC matrix).  The fitted model is identical.
         """
         fam = get_family(self.family)
+        pivotal = isinstance(self.eps, str)
+        eps = None if pivotal else float(self.eps)
         X, y01 = (self._validate_fit_data(X, y, fam) if check_input
                   else self._fast_fit_data(X, y, fam))
+        if pivotal:  # eps="pivotal": the level of companion.pivotal (alpha = 0.05)
+            from .pivotal import resolve_eps
+            eps = resolve_eps(self.eps, X, y01, fam.name, self.fit_intercept)
         pen = self._make_penalty(X.shape[1])
-        res = _fit_fgsm(X, y01, float(self.eps), fam.name, pen, self.fit_intercept,
+        res = _fit_fgsm(X, y01, float(eps), fam.name, pen, self.fit_intercept,
                         float(self.tol), self.max_iter)
         self.penalty_ = pen
+        self.eps_ = float(eps)
         return self._store(res)
 
 

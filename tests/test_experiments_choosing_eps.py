@@ -1,0 +1,81 @@
+"""The chapter *Choosing eps in practice*: its fits, its verdicts at quick scale (as committed in
+``results/quick/choosing_eps.json``), and the committed summaries' spot chunks."""
+import json
+
+import numpy as np
+import pytest
+
+from companion import results
+from companion.adversarial import worst_case_examples
+from companion.designs import replication_rng
+from companion.experiments import choosing_eps as ce
+
+#: verdicts and their status at quick scale (the chapter shows them; a failure is explained there)
+EXPECTED = {
+    "fgsm_fwer_at_most_alpha": True,
+    "fgsm_fwer_constant_in_sigma": True,
+    "fgsm_fwer_matches_second_order": True,
+    "lasso_fwer_changes_with_sigma": True,
+    "sqrt_lasso_fwer_at_most_alpha": True,
+    "gaussian_default_robust": True,
+    "fgsm_support_invariant_constant_snr": True,
+    "lasso_recovery_changes_constant_snr": True,
+    "cv_more_false_positives_than_pivotal": True,
+    "attack_closed_form": True,
+    "fgsm_robust_gain": True,
+    "fgsm_clean_cost": True,
+}
+
+
+def test_sqrt_lasso_skglm_matches_fixed_point():
+    for law, s in (("gaussian", 1.0), ("laplace", 0.25), ("t", 4.0)):
+        des = ce._design(s, law)
+        X, y = des.sample(200, replication_rng(des, 200, 3, ce.SEED))
+        np.testing.assert_allclose(ce.fit_sqrt_lasso(X, y), ce.sqrt_lasso_fixed_point(X, y), atol=1e-6)
+
+
+def test_robust_accuracy_closed_form():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 6))
+    coef, b0 = rng.standard_normal(6), 0.3
+    y = (X @ coef + b0 + rng.logistic(size=300) > 0).astype(float)
+    for r in (0.0, 0.05, 0.3):
+        Xa = worst_case_examples(X, y, coef, r, "bernoulli", b0)
+        acc = np.mean((Xa @ coef + b0 > 0) == (y == 1))
+        assert ce.robust_accuracy(X, y, coef, b0, r)[0] == pytest.approx(acc, abs=1e-12)
+
+
+def test_pivotal_fgsm_fit_is_scale_equivariant():
+    des = ce._design(1.0, "gaussian")
+    X, y = des.sample(200, replication_rng(des, 200, 0, ce.SEED))
+    np.testing.assert_allclose(ce.fit_fgsm_pivotal(X, 4.0 * y), 4.0 * ce.fit_fgsm_pivotal(X, y), rtol=1e-7, atol=1e-10)
+
+
+@pytest.fixture(scope="module")
+def quick():
+    return ce.run(scale="quick", n_jobs=1)
+
+
+def test_verdicts_as_expected(quick):
+    assert set(quick.verdicts) == set(EXPECTED)
+    for name, passed in EXPECTED.items():
+        assert bool(quick.verdicts[name].passed) is passed, (name, quick.verdicts[name])
+
+
+def test_committed_quick_summary_matches_a_fresh_run(quick):
+    doc = results.load_summary("choosing_eps", scale="quick")
+    for name, v in quick.verdicts.items():
+        stored = doc["verdicts"][name]
+        assert stored["passed"] == bool(v.passed), name
+        assert stored["value"] == pytest.approx(float(v.value), rel=1e-3, abs=1e-6), name
+
+
+@pytest.mark.parametrize("scale", ["quick", "full"])
+def test_spot_chunks_recompute(scale):
+    path = results.results_dir(scale) / "choosing_eps.json"
+    if not path.is_file():
+        pytest.skip(f"no {scale} summary committed")
+    doc = json.loads(path.read_text())
+    for entry in doc["spot"]:
+        out = results.recompute_spot(entry, ce.spot_setting(), atol=1e-6)
+        assert out["ok"], out
