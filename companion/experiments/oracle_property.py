@@ -555,5 +555,7 @@ def config(res) -> dict:
 
 
 if __name__ == "__main__":
-    from .. import results
-    results.main("oracle_property", run, summarize, config)
+    # run the package module, not this __main__ copy: cache keys name the fit functions by module
+    from companion import results
+    from companion.experiments import oracle_property as _op
+    results.main("oracle_property", _op.run, _op.summarize, _op.config)
