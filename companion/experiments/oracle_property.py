@@ -11,18 +11,17 @@ Settings (all fitted by ``companion.estimators.GeneralizedFGSM``, common random 
   :math:`n^{1/4}` and :math:`n^{1/2}`, so zeros are killed with probability :math:`\to 1` and the bias on the
   support vanishes like :math:`n^{-1/8}`);
 * ``bridge_thmC``: the same at the Theorem C rate :math:`n\varepsilon_n = \lambda_0 n^{r/2}`, where the
-  limit keeps a point mass below one at zero (shown for contrast, no verdict);
+  limit keeps a point mass below one at zero (shown for contrast);
 * ``oracle``: least squares on the true support (the known-support MLE), zero elsewhere.
 
 Bias on the support is predicted twice: to first order (``companion.asymptotics.scad_support_bias``
 and ``theorem_c_leftover_bias``) and exactly at each ``n`` by the *population* minimizer
 :func:`population_support_bias`, :math:`\sqrt n(\beta^*_n - \beta_0)` with
-:math:`\beta^*_n = \arg\min_{\beta_3 = 0} E\,\tfrac12(|Y - X'\beta| + \varepsilon_nP_n(\beta))^2`.  On the
-event :math:`\hat\beta_3 = 0` the paired bias matches the latter; the first-order formula differs from
-it by a relative :math:`O(\varepsilon_nP_n)` (curvature of :math:`E|r|` and of :math:`P` and the
-:math:`\varepsilon_n^2` term), which paper-scale replication counts resolve.
-
-``run()`` returns an :class:`OracleResult` with per-``n`` summaries and ``verdicts``.
+:math:`\beta^*_n = \arg\min_{\beta_3 = 0} E\,\tfrac12(|Y - X'\beta| + \varepsilon_nP_n(\beta))^2`.
+The sample sizes at which the finite-``n`` formulas are tested follow a rule (:func:`formula_grid`),
+and the criteria on the event :math:`\hat\beta_3 = 0` are evaluated both on the design seeds and on
+fresh seeds (``FRESH_SEED``).  ``run()`` returns an :class:`OracleResult`; ``summarize`` and the
+command line ``python -m companion.experiments.oracle_property --scale full`` write the summary.
 """
 from __future__ import annotations
 
@@ -38,9 +37,11 @@ import numpy as np
 from ..asymptotics import limit_draws, population_quantities, scad_support_bias, theorem_c_leftover_bias
 from ..designs import linear_design
 from ..montecarlo import Setting, default_cache_dir, run_experiment
+from ..report import verdict as report_verdict, verdict_table
 
-__all__ = ["run", "OracleResult", "DESIGN", "SCALES", "fit_scad", "fit_bridge", "fit_bridge_rate", "fit_oracle",
-           "lam_scad", "eps_bridge", "population_objective", "population_support_bias", "setting_penalty"]
+__all__ = ["run", "summarize", "config", "OracleResult", "DESIGN", "SCALES", "SEED", "FRESH_SEED", "fit_scad",
+           "fit_bridge", "fit_bridge_rate", "fit_oracle", "lam_scad", "eps_bridge", "population_objective",
+           "population_support_bias", "setting_penalty", "settings", "formula_grid", "bias_slope"]
 
 DESIGN = linear_design((1.0, 0.5, 0.0), noise="exponential", sigma=1.0, mean=1.0,
                        name="oracle: linear, Exp(1)-1 noise, X ~ N(1, I)")
@@ -48,10 +49,14 @@ SUPPORT = np.array([True, True, False])
 A_SCAD = 3.7
 C13, C15 = 0.553, 0.3          # lam_n = C * n^-power; both give lam_100 = 0.119 (a*lam < 0.5)
 LAM0_BRIDGE, R_BRIDGE = 1.0, 0.5
-SCALES = {"quick": {"reps": 200, "ns": (100, 300, 1000, 3000)},
-          "full": {"reps": 2000, "ns": (100, 300, 1000, 3000, 10000)}}
+#: ``contrast``: include the L_1/2 fit at the Theorem C rate (``bridge_thmC``); it is left out at paper
+#: scale, where its fits would double the run time on the shared machine
+SCALES = {"quick": {"reps": 200, "fresh_reps": 200, "ns": (100, 300, 1000, 3000), "contrast": True},
+          "full": {"reps": 2000, "fresh_reps": 200, "ns": (100, 300, 1000, 3000, 10000), "contrast": False}}
 CACHE_DIR = default_cache_dir() / "oracle_property"
 SALT = "oracle-2"   # bump when the solver changes
+SEED = 2018         # the data sets the criteria were designed on
+FRESH_SEED = 4711   # data sets no criterion was designed on
 
 
 def lam_scad(n, c, power):
@@ -136,6 +141,11 @@ def population_objective(beta, eps, penalty, design=DESIGN, _drop_constant=False
     return varying if _drop_constant else 0.5 * sig ** 2 + varying
 
 
+@functools.lru_cache(maxsize=256)
+def _population_support_bias(setting, n):
+    return population_support_bias(setting, n)
+
+
 def population_support_bias(setting, n, design=DESIGN):
     r""":math:`\sqrt n(\beta^*_{n,S} - \beta_{0S})`, :math:`\beta^*_n` the minimizer of
     :func:`population_objective` over the support with the zero coefficients held at 0 (the event
@@ -160,17 +170,14 @@ def population_support_bias(setting, n, design=DESIGN):
     return r2.x
 
 
-def settings():
-    return [Setting("scad_n13", DESIGN, functools.partial(fit_scad, c=C13, power=1 / 3)),
-            Setting("scad_n15", DESIGN, functools.partial(fit_scad, c=C15, power=1 / 5)),
-            Setting("bridge", DESIGN, functools.partial(fit_bridge, lam0=LAM0_BRIDGE, r=R_BRIDGE)),
-            Setting("bridge_thmC", DESIGN, functools.partial(fit_bridge_rate, lam0=LAM0_BRIDGE, r=R_BRIDGE,
-                                                             gamma=R_BRIDGE / 2)),
-            Setting("oracle", DESIGN, fit_oracle)]
-
-
-def verdict(value, tol, note=""):
-    return {"value": float(value), "tolerance": float(tol), "passed": bool(value <= tol), "note": note}
+def settings(contrast=True):
+    out = [Setting("scad_n13", DESIGN, functools.partial(fit_scad, c=C13, power=1 / 3)),
+           Setting("scad_n15", DESIGN, functools.partial(fit_scad, c=C15, power=1 / 5)),
+           Setting("bridge", DESIGN, functools.partial(fit_bridge, lam0=LAM0_BRIDGE, r=R_BRIDGE)),
+           Setting("bridge_thmC", DESIGN, functools.partial(fit_bridge_rate, lam0=LAM0_BRIDGE, r=R_BRIDGE,
+                                                            gamma=R_BRIDGE / 2)),
+           Setting("oracle", DESIGN, fit_oracle)]
+    return out if contrast else [s for s in out if s.name != "bridge_thmC"]
 
 
 @dataclass
@@ -197,17 +204,19 @@ class OracleResult:
     first_order_gap: dict = field(default_factory=dict)    # setting -> {n: max relative gap first-order vs population}
     sd_ratio_zero_found: dict = field(default_factory=dict)  # sd / oracle sd on the event b3 = 0 (same data sets)
     sd_ratio_zero_found_se: dict = field(default_factory=dict)
-    conditional_bias: dict = field(default_factory=dict)   # SCAD: paired bias on the "good" event
-    conditional_se: dict = field(default_factory=dict)
-    good_fraction: dict = field(default_factory=dict)
+    grid: dict = field(default_factory=dict)               # setting -> bool mask of the n where the formulas apply
+    slopes: dict = field(default_factory=dict)             # seed label -> setting -> slope record
+    fresh: dict = field(default_factory=dict)              # bias on b3 = 0 on the fresh seeds (same keys as above)
     minimizers: dict = field(default_factory=dict)
     thm_c_limit_p_zero: dict = field(default_factory=dict)   # rule -> P(u_3 = 0) in the Theorem C limit
+    thm_c_position: list = field(default_factory=list)       # per n: "below both", "between", "above both"
     pq: object = None
+    mc: object = None
+    mc_fresh: object = None
     verdicts: dict = field(default_factory=dict)
 
     def summary_lines(self):
-        return [f"{k:44s} {v['value']:.3g} <= {v['tolerance']:.3g}  {'PASS' if v['passed'] else 'FAIL'}"
-                for k, v in self.verdicts.items()]
+        return str(verdict_table(self.verdicts)).splitlines()
 
 
 def _boot_sd_ratio(a, b, rng, B=400):
@@ -225,7 +234,7 @@ def _objective(X, y, coef, eps, pen):
     return float(fgsm_objective(X, y, coef, 0.0, eps, "gaussian", pen))
 
 
-def minimizer_check(n, reps, seed=2018):
+def minimizer_check(n, reps, seed=SEED):
     r"""LLA from the L1 start (what the estimator returns) against the best of three LLA runs
     (from the L1 start, the full least-squares fit and the oracle fit): the best objective value is
     our proxy for the global minimizer.  Returns, per estimator, the fraction of replications where
@@ -258,6 +267,92 @@ def minimizer_check(n, reps, seed=2018):
     return out
 
 
+# --------------------------------------------------------------------------- pre-specified rules
+def formula_grid(setting, ns, pq=None):
+    r"""The sample sizes at which the finite-``n`` bias formulas are tested, fixed by a rule from the
+    theory rather than by the data.  SCAD: the formulas need every support estimate in SCAD's flat
+    part, :math:`|\hat\beta_j| > a\lambda_n`; an ``n`` is kept when
+    :math:`a\lambda_n + 2\,\mathrm{sd}_{oracle}(\hat\beta_j) < |\beta_{0j}|` for every :math:`j \in S`
+    (the oracle sd from :math:`I_{SS}^{-1}\Sigma_{W,SS}I_{SS}^{-1}/n`).  Bridge: no threshold, every ``n``."""
+    ns = np.asarray(ns, int)
+    if setting == "bridge":
+        return np.ones(ns.size, bool)
+    if setting not in ("scad_n13", "scad_n15"):
+        raise ValueError(f"setting must be 'scad_n13', 'scad_n15' or 'bridge', got {setting!r}")
+    pq = pq or population_quantities(DESIGN)
+    S = np.flatnonzero(SUPPORT)
+    Ii = np.linalg.inv(pq.I[np.ix_(S, S)])
+    sd1 = np.sqrt(np.diag(Ii @ pq.Sigma_W[np.ix_(S, S)] @ Ii))
+    c, pw = {"scad_n13": (C13, 1 / 3), "scad_n15": (C15, 1 / 5)}[setting]
+    b0 = np.abs(DESIGN.beta[S])
+    return np.array([bool(np.all(A_SCAD * lam_scad(n, c, pw) + 2 * sd1 / math.sqrt(n) < b0)) for n in ns])
+
+
+def _zero_found(est_s, est_o, ns):
+    """Paired bias sqrt(n)(b - b_oracle) on the support on the event b3 = 0: mean, SE, fraction."""
+    zb, zs, zf = [], [], []
+    for k, n in enumerate(ns):
+        keep = est_s[k][:, 2] == 0
+        d = math.sqrt(n) * (est_s[k] - est_o[k])[keep][:, SUPPORT]
+        zf.append(keep.mean())
+        zb.append(d.mean(axis=0) if keep.sum() else np.full(2, np.nan))
+        zs.append(d.std(axis=0, ddof=1) / math.sqrt(keep.sum()) if keep.sum() > 1 else np.full(2, np.nan))
+    return np.array(zb), np.array(zs), np.array(zf)
+
+
+def _log_slope(ns, y):
+    """Least-squares slope of log|y| on log n."""
+    return float(np.polyfit(np.log(np.asarray(ns, float)), np.log(np.abs(np.asarray(y, float))), 1)[0])
+
+
+def bias_slope(est_s, est_o, ns, pop, rng, B=400):
+    r"""Slope of :math:`\log|\text{bias}|` against :math:`\log n`, the bias being the paired bias on
+    the event :math:`\hat\beta_3 = 0` averaged over the two support coefficients (their predictions
+    coincide), with its bootstrap SE (replications resampled within each ``n``, the event recomputed
+    on each resample), and the slope of the exact prediction ``pop`` over the same ``ns``."""
+    def mean_bias(k, idx):
+        e_s, e_o = est_s[k][idx], est_o[k][idx]
+        keep = e_s[:, 2] == 0
+        return float(np.mean(math.sqrt(ns[k]) * (e_s - e_o)[keep][:, SUPPORT]))
+    R = est_s.shape[1]
+    allidx = np.arange(R)
+    b = np.array([mean_bias(k, allidx) for k in range(len(ns))])
+    boot = np.empty((B, len(ns)))
+    for j in range(B):
+        boot[j] = [mean_bias(k, rng.integers(0, R, R)) for k in range(len(ns))]
+    slopes = [_log_slope(ns, row) for row in boot]
+    return {"ns": np.asarray(ns, int), "bias": b, "bias_se": boot.std(axis=0, ddof=1),
+            "exact": np.mean(pop, axis=1), "slope": _log_slope(ns, b), "slope_se": float(np.std(slopes, ddof=1)),
+            "slope_exact": _log_slope(ns, np.mean(pop, axis=1))}
+
+
+FIRST_ORDER_SLOPE = {"scad_n13": 0.5 - 2 / 3, "scad_n15": 0.5 - 2 / 5}
+
+
+def _first_order(setting, n, pq):
+    if setting == "scad_n13":
+        return scad_support_bias(pq, n, lam_scad(n, C13, 1 / 3), A_SCAD)[SUPPORT]
+    if setting == "scad_n15":
+        return scad_support_bias(pq, n, lam_scad(n, C15, 1 / 5), A_SCAD)[SUPPORT]
+    return theorem_c_leftover_bias(pq, n, n * eps_bridge(n) / n ** (R_BRIDGE / 2), R_BRIDGE,
+                                   support_only=True)[SUPPORT]
+
+
+GAP_NS = (10 ** 3, 10 ** 4, 10 ** 5, 10 ** 6)
+#: display floor of the relative gap first order vs exact: the population minimizer
+#: (``population_support_bias``) is accurate to about 1e-5 in this gap, so two significant digits
+#: are reproducible above this floor and only a bound below it
+GAP_FLOOR = 3e-4
+
+
+def _mc(names, ns, reps, seed, scale, n_jobs, cache_dir):
+    with warnings.catch_warnings():   # tqdm warns about missing ipywidgets inside notebooks
+        warnings.simplefilter("ignore")
+        return run_experiment([s for s in settings() if s.name in names], ns=ns, reps=reps, seed=seed,
+                              scale=scale, n_jobs=n_jobs, chunk_size=25, cache_dir=cache_dir, salt=SALT,
+                              progress=False)
+
+
 def run(scale=None, n_jobs=None, cache_dir=CACHE_DIR):
     """Run (or load from the on-disk cache) the Monte Carlo and compute the verdicts."""
     scale = scale or os.environ.get("COMPANION_SCALE", "quick")
@@ -265,10 +360,7 @@ def run(scale=None, n_jobs=None, cache_dir=CACHE_DIR):
         raise ValueError(f"scale must be one of {sorted(SCALES)}, got {scale!r}")
     n_jobs = int(n_jobs if n_jobs is not None else os.environ.get("COMPANION_N_JOBS", 2))
     cfg = SCALES[scale]
-    with warnings.catch_warnings():   # tqdm warns about missing ipywidgets inside notebooks
-        warnings.simplefilter("ignore")
-        mc = run_experiment(settings(), ns=cfg["ns"], reps=cfg["reps"], seed=2018, scale=scale,
-                            n_jobs=n_jobs, chunk_size=25, cache_dir=cache_dir, salt=SALT, progress=False)
+    mc = _mc([s.name for s in settings(cfg["contrast"])], cfg["ns"], cfg["reps"], SEED, scale, n_jobs, cache_dir)
     ns = mc.ns
     pq = population_quantities(DESIGN)
     rng = np.random.default_rng(7)
@@ -294,37 +386,20 @@ def run(scale=None, n_jobs=None, cache_dir=CACHE_DIR):
         res["sd_ratio_se"][s] = np.array([_boot_sd_ratio(e[k], E["oracle"][k][:, S], rng)
                                           for k in range(ns.size)])
     for s, (c, pw) in {"scad_n13": (C13, 1 / 3), "scad_n15": (C15, 1 / 5)}.items():
-        lams = np.array([lam_scad(n, c, pw) for n in ns])
-        res["lam"][s] = lams
-        res["predicted_bias"][s] = np.array([scad_support_bias(pq, int(n), lam, A_SCAD)[S]
-                                             for n, lam in zip(ns, lams)])
+        res["lam"][s] = np.array([lam_scad(n, c, pw) for n in ns])
     res["lam"]["bridge"] = np.array([n * eps_bridge(n) for n in ns])
-    # Theorem C's leftover bias with lam0_eff(n) = n eps_n / n^(r/2)
-    res["predicted_bias"]["bridge"] = np.array([
-        theorem_c_leftover_bias(pq, int(n), n * eps_bridge(n) / n ** (R_BRIDGE / 2), R_BRIDGE,
-                                support_only=True)[S]
-        for n in ns])
-    res["predicted_bias"]["oracle"] = np.zeros((ns.size, 2))
-    out = OracleResult(ns=ns, reps=R, scale=scale, pq=pq, **res)
-    for s, (c, pw) in {"scad_n13": (C13, 1 / 3), "scad_n15": (C15, 1 / 5)}.items():
-        cb, cs, gf = [], [], []
-        for k, n in enumerate(ns):
-            e = mc.estimates[s][k]
-            good = (e[:, 2] == 0) & np.all(np.abs(e[:, S]) > A_SCAD * lam_scad(n, c, pw), axis=1)
-            d = (E[s][k] - E["oracle"][k])[good][:, S]
-            gf.append(good.mean())
-            cb.append(d.mean(axis=0))
-            cs.append(d.std(axis=0, ddof=1) / math.sqrt(max(good.sum(), 1)))
-        out.conditional_bias[s], out.conditional_se[s], out.good_fraction[s] = map(np.array, (cb, cs, gf))
     for s in ("scad_n13", "scad_n15", "bridge"):
-        zb, zs, zf = [], [], []
-        for k in range(ns.size):
-            keep = mc.estimates[s][k][:, 2] == 0
-            d = (E[s][k] - E["oracle"][k])[keep][:, S]
-            zf.append(keep.mean())
-            zb.append(d.mean(axis=0) if keep.sum() else np.full(2, np.nan))
-            zs.append(d.std(axis=0, ddof=1) / math.sqrt(keep.sum()) if keep.sum() > 1 else np.full(2, np.nan))
-        out.zero_found_bias[s], out.zero_found_se[s], out.zero_found_fraction[s] = map(np.array, (zb, zs, zf))
+        res["predicted_bias"][s] = np.array([_first_order(s, int(n), pq) for n in ns])
+    res["predicted_bias"]["oracle"] = np.zeros((ns.size, 2))
+    out = OracleResult(ns=ns, reps=R, scale=scale, pq=pq, mc=mc, **res)
+
+    # fresh seeds: the revised bias criterion and the slope verdicts on data sets they were not designed on
+    names = ("scad_n13", "scad_n15", "bridge")
+    mcf = _mc(names + ("oracle",), cfg["ns"], cfg["fresh_reps"], FRESH_SEED, scale, n_jobs, cache_dir)
+    out.mc_fresh = mcf
+    for s in names:
+        out.zero_found_bias[s], out.zero_found_se[s], out.zero_found_fraction[s] = _zero_found(
+            mc.estimates[s], mc.estimates["oracle"], ns)
         rz, rzs = [], []
         for k in range(ns.size):
             keep = mc.estimates[s][k][:, 2] == 0
@@ -332,52 +407,155 @@ def run(scale=None, n_jobs=None, cache_dir=CACHE_DIR):
             rz.append(a.std(axis=0, ddof=1) / b.std(axis=0, ddof=1))
             rzs.append(_boot_sd_ratio(a, b, rng))
         out.sd_ratio_zero_found[s], out.sd_ratio_zero_found_se[s] = np.array(rz), np.array(rzs)
-        out.population_bias[s] = np.array([population_support_bias(s, int(n)) for n in ns])
-        first = {"scad_n13": lambda n: scad_support_bias(pq, n, lam_scad(n, C13, 1 / 3), A_SCAD)[S],
-                 "scad_n15": lambda n: scad_support_bias(pq, n, lam_scad(n, C15, 1 / 5), A_SCAD)[S],
-                 "bridge": lambda n: theorem_c_leftover_bias(pq, n, n * eps_bridge(n) / n ** (R_BRIDGE / 2),
-                                                             R_BRIDGE, support_only=True)[S]}[s]
-        out.first_order_gap[s] = {}
-        for n in (10 ** 3, 10 ** 5, 10 ** 7):
-            pop = population_support_bias(s, n)
-            out.first_order_gap[s][n] = float(np.max(np.abs(first(n) / pop - 1.0)))
+        out.population_bias[s] = np.array([_population_support_bias(s, int(n)) for n in ns])
+        out.grid[s] = formula_grid(s, ns, pq)
+        zb, zs, zf = _zero_found(mcf.estimates[s], mcf.estimates["oracle"], mcf.ns)
+        pop_f = np.array([_population_support_bias(s, int(n)) for n in mcf.ns])
+        out.fresh[s] = {"ns": mcf.ns, "bias": zb, "se": zs, "fraction": zf, "exact": pop_f,
+                        "grid": formula_grid(s, mcf.ns, pq)}
+        out.first_order_gap[s] = {n: float(np.max(np.abs(_first_order(s, n, pq) / _population_support_bias(s, n)
+                                                          - 1.0))) for n in GAP_NS}
+    for label, m in (("design", mc), ("fresh", mcf)):
+        out.slopes[label] = {}
+        for s in ("scad_n13", "scad_n15"):
+            g = formula_grid(s, m.ns, pq)
+            k = np.flatnonzero(g)
+            pop = np.array([_population_support_bias(s, int(n)) for n in m.ns[k]])
+            out.slopes[label][s] = bias_slope(m.estimates[s][k], m.estimates["oracle"][k], m.ns[k], pop, rng)
+            out.slopes[label][s]["first_order"] = FIRST_ORDER_SLOPE[s]
     out.minimizers = minimizer_check(int(ns[1]), 100)
     for rule in ("global", "local"):
         draws = limit_draws(pq, LAM0_BRIDGE, r=R_BRIDGE, estimator="fgsm", n_draws=20000, seed=1, rule=rule)
         out.thm_c_limit_p_zero[rule] = float(np.mean(draws[:, 2] == 0))
+    lo, hi = sorted(out.thm_c_limit_p_zero.values())
+    if "bridge_thmC" in out.p_zero:
+        out.thm_c_position = ["below both" if p < lo else "above both" if p > hi else "between"
+                              for p in out.p_zero["bridge_thmC"]]
+    out.verdicts = _verdicts(out)
+    return out
 
+
+def _verdicts(out):
+    """Every verdict, its tolerance fixed by a rule written before the data were seen (3 Monte Carlo
+    or bootstrap standard errors unless stated)."""
     v = {}
-    last = -1
+    ns, last = out.ns, -1
+
+    def add(name, value, tol, statement, op="<=", kind="test", floor=None, digits=3, explained=False):
+        x = report_verdict(name, value, tol, statement=statement, op=op, kind=kind, floor=floor, digits=digits)
+        if explained and not x.passed:
+            x.status = "fails, explained"
+        v[name] = x
+
+    # --- selection
     for s in ("scad_n13", "scad_n15", "bridge"):
         pz, se = out.p_zero[s], out.p_zero_se[s]
-        # P(zero) increases from the smallest to the largest n (one-sided, 3 SE of the difference)
-        z = (pz[0] - pz[last]) / math.hypot(se[0], se[last])
-        v[f"{s}: P(b3=0) increases with n"] = verdict(z, -3.0, "(P_first - P_last)/SE <= -3")
-    v["scad_n15: P(b3=0) at largest n >= 0.9"] = verdict(
-        (0.9 - out.p_zero["scad_n15"][last]) / out.p_zero_se["scad_n15"][last], 3.0,
-        "(0.9 - P)/SE <= 3")
-    big = ns >= 300   # at n = 100 the formula's preconditions hold in under half the replications
+        add(f"{s}: P(b3=0) increases with n", (pz[last] - pz[0]) / math.hypot(se[0], se[last]), 3.0,
+            "(P at largest n - P at smallest n) / SE", op=">=")
+    add("scad_n15: P(b3=0) >= 0.9 at largest n",
+        (out.p_zero["scad_n15"][last] - 0.9) / out.p_zero_se["scad_n15"][last], -3.0, "(P - 0.9) / SE", op=">=")
+    if "bridge_thmC" in out.p_zero:
+        d = out.p_zero["bridge"][last] - out.p_zero["bridge_thmC"][last]
+        add("bridge: P(b3=0) at n^3/8 > at Theorem C rate", d / math.hypot(out.p_zero_se["bridge"][last],
+                                                                           out.p_zero_se["bridge_thmC"][last]),
+            3.0, "difference / SE at the largest n", op=">=")
+    # --- bias: the original criterion (all data sets, first-order formula, every n), kept visible
     for s in ("scad_n13", "scad_n15", "bridge"):
-        z = np.abs(out.zero_found_bias[s] - out.population_bias[s])[big] / out.zero_found_se[s][big]
-        v[f"{s}: bias | b3=0 = population minimizer (n >= 300)"] = verdict(
-            z.max(), 3.0, "max |sim - pred| / SE")
-        gaps = out.first_order_gap[s]
-        g = [gaps[n] for n in sorted(gaps)]
-        v[f"{s}: first-order formula = limit of exact bias"] = verdict(
-            g[-1] if all(a > b for a, b in zip(g, g[1:])) else float("inf"), 0.01,
-            "relative gap at n = 1e7 (gaps decreasing over 1e3, 1e5, 1e7)")
+        z = np.abs(out.paired_bias[s] - out.predicted_bias[s]) / out.paired_bias_se[s]
+        add(f"{s}: bias (all data sets) = first order, every n", z.max(), 3.0,
+            "original criterion: max |sim - first order| / SE", explained=True)
+    # --- bias: the revised criterion (event b3 = 0, exact finite-n prediction, formula grid), both seeds
     for s in ("scad_n13", "scad_n15", "bridge"):
-        # relative efficiency on the event the oracle statement is about (zero found); its SE is
-        # ~1e-4 at paper scale, below the known O(eps_n P_n) finite-n departures, so the question
-        # asked is "efficient to within 1 %", not "exactly equal"
+        g = out.grid[s]
+        z = np.abs(out.zero_found_bias[s] - out.population_bias[s])[g] / out.zero_found_se[s][g]
+        add(f"{s}: bias | b3=0 = exact (design seeds)", z.max(), 3.0, "max |sim - exact| / SE over the formula grid")
+        f = out.fresh[s]
+        z = np.abs(f["bias"] - f["exact"])[f["grid"]] / f["se"][f["grid"]]
+        add(f"{s}: bias | b3=0 = exact (fresh seeds)", z.max(), 3.0, "the same on fresh seeds")
+    # --- weak oracle: growth rate of the bias, both seeds
+    for label in ("design", "fresh"):
+        sl = out.slopes[label]
+        for s in ("scad_n13", "scad_n15"):
+            r = sl[s]
+            add(f"{s}: slope of log|bias| = exact ({label} seeds)", abs(r["slope"] - r["slope_exact"]) / r["slope_se"],
+                3.0, "|slope - exact slope| / bootstrap SE")
+        r15, r13 = sl["scad_n15"], sl["scad_n13"]
+        add(f"n^-1/5 bias grows, n^-1/3 bias shrinks ({label} seeds)",
+            min(r15["slope"] / r15["slope_se"], -r13["slope"] / r13["slope_se"]), 3.0,
+            "min(slope_15, -slope_13) / bootstrap SE", op=">=")
+    # --- first-order formulas as the limit of the exact bias (deterministic, numerical)
+    for s in ("scad_n13", "scad_n15", "bridge"):
+        g = [out.first_order_gap[s][n] for n in GAP_NS]
+        ok = all(a > b for a, b in zip(g, g[1:]))
+        add(f"{s}: first order = limit of exact bias", g[-1] if ok else float("inf"), 0.01,
+            "relative gap at n = 1e6 (decreasing from n = 1e3)", floor=GAP_FLOOR, digits=2)
+    # --- variance: oracle efficiency over all data sets (the original criterion) ...
+    for s in ("scad_n13", "scad_n15", "bridge"):
+        z = np.abs(out.sd_ratio[s][last] - 1.0) / out.sd_ratio_se[s][last]
+        add(f"{s}: sd (all data sets) = oracle sd, largest n", z.max(), 3.0,
+            "max |sd/sd_oracle - 1| / bootstrap SE", explained=True)
+    # ... and on the event b3 = 0, where it holds by construction up to O(eps_n P_n)
+    for s in ("scad_n13", "scad_n15", "bridge"):
         dev = np.abs(out.sd_ratio_zero_found[s][last] - 1.0).max()
-        v[f"{s}: oracle sd at largest n (b3=0, within 1%)"] = verdict(dev, 0.01, "max |sd/sd_oracle - 1| on b3 = 0")
-    # weak oracle vs oracle rate: at the largest n the n^-1/5 bias is larger than the n^-1/3 bias
-    d = np.abs(out.paired_bias["scad_n15"][last]) - np.abs(out.paired_bias["scad_n13"][last])
-    se = np.hypot(out.paired_bias_se["scad_n15"][last], out.paired_bias_se["scad_n13"][last])
-    v["|bias| n^-1/5 > n^-1/3 at largest n"] = verdict(-(d / se).min(), -3.0, "-(difference)/SE <= -3")
-    d = out.p_zero["bridge"][last] - out.p_zero["bridge_thmC"][last]
-    se = math.hypot(out.p_zero_se["bridge"][last], out.p_zero_se["bridge_thmC"][last])
-    v["P(b3=0): n^3/8 rate > Theorem C rate, largest n"] = verdict(-d / se, -3.0, "-(difference)/SE <= -3")
-    out.verdicts = v
-    return out
+        add(f"{s}: sd | b3=0 within 1% of oracle sd", dev, 0.01,
+            "max |sd/sd_oracle - 1| on b3 = 0, largest n", kind="sanity", floor=1e-3)
+    return v
+
+
+# --------------------------------------------------------------------------- paper-scale summary
+def _r(x, d=4):
+    return [float(f"{v:.{d}g}") for v in np.ravel(np.asarray(x, float))]
+
+
+def summarize(res) -> dict:
+    """The summary stored in ``results/<scale>/oracle_property.json``."""
+    from ..report import fmt, fmt_se
+    from ..results import spot
+    ns = res.ns
+    names = ("scad_n13", "scad_n15", "bridge")
+    shown = names + (("bridge_thmC",) if "bridge_thmC" in res.p_zero else ())
+    tables = {
+        "p_zero": {"header": ["estimator"] + [f"n = {n}" for n in ns],
+                   "rows": [[s] + [fmt_se(p, se) for p, se in zip(res.p_zero[s], res.p_zero_se[s])]
+                            for s in shown]},
+        "bias_zero_found": {"header": ["estimator", "n", "P(b3=0)", "bias b1 | b3=0", "bias b2 | b3=0",
+                                       "exact", "first order"],
+                            "rows": [[s, int(n), fmt(res.zero_found_fraction[s][k], 3),
+                                      fmt_se(res.zero_found_bias[s][k][0], res.zero_found_se[s][k][0]),
+                                      fmt_se(res.zero_found_bias[s][k][1], res.zero_found_se[s][k][1]),
+                                      "[" + ", ".join(fmt(x, 3) for x in res.population_bias[s][k]) + "]",
+                                      "[" + ", ".join(fmt(x, 3) for x in res.predicted_bias[s][k]) + "]"]
+                                     for s in names for k, n in enumerate(ns)]},
+        "slopes": {"header": ["schedule", "seeds", "slope", "exact", "first order"],
+                   "rows": [[s, label, fmt_se(r["slope"], r["slope_se"]), fmt(r["slope_exact"], 3),
+                             fmt(r["first_order"], 3)]
+                            for label in ("design", "fresh") for s, r in res.slopes[label].items()]},
+        "sd_ratio": {"header": ["estimator"] + [f"n = {n}" for n in ns],
+                     "rows": [[s] + [fmt_se(r, se) for r, se in zip(res.sd_ratio[s][:, 0], res.sd_ratio_se[s][:, 0])]
+                              for s in shown]},
+    }
+    figures = {
+        "p_zero": {"ns": ns, **{s: res.p_zero[s] for s in shown}, **{f"{s}_se": res.p_zero_se[s] for s in shown},
+                   "thm_c_global": res.thm_c_limit_p_zero["global"], "thm_c_local": res.thm_c_limit_p_zero["local"]},
+        "bias_slope": {f"{s}_{label}": {k: res.slopes[label][s][k]
+                                        for k in ("ns", "bias", "bias_se", "exact", "slope", "slope_se",
+                                                  "slope_exact", "first_order")}
+                       for label in ("design", "fresh") for s in ("scad_n13", "scad_n15")},
+    }
+    mc = res.mc
+    spots = [spot(mc, "scad_n15", 0, 0, 20), spot(mc, "bridge", 1, 20, 40), spot(mc, "scad_n13", 1, 40, 60)]
+    return {"verdicts": res.verdicts, "tables": tables, "figures": figures, "spot": spots,
+            "thm_c_position": res.thm_c_position,
+            "minimizers": res.minimizers}
+
+
+def config(res) -> dict:
+    return {"ns": res.ns, "reps": res.reps, "seed": SEED, "fresh_seed": FRESH_SEED,
+            "fresh_ns": res.mc_fresh.ns, "fresh_reps": res.mc_fresh.reps, "design": DESIGN.name}
+
+
+if __name__ == "__main__":
+    # run the package module, not this __main__ copy: cache keys name the fit functions by module
+    from companion import results
+    from companion.experiments import oracle_property as _op
+    results.main("oracle_property", _op.run, _op.summarize, _op.config)
