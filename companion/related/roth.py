@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..report import verdict
+
 __all__ = ["SIZES", "EPS_GRID", "N_POINTS", "N_STARTS", "init_mlp", "forward", "jacobian", "hypercube",
            "linear_norm_inf_q", "norm_inf2_bruteforce", "power_22", "power_inf2", "pga_output_change",
            "ball_leaves_region", "LinearCheck", "NetworkCheck", "RegionCheck", "RothResult", "run"]
@@ -162,10 +164,6 @@ class RothResult:
     verdicts: dict = field(default_factory=dict)
 
 
-def _verdict(value, tol, passed, note=""):
-    return {"value": float(value), "tolerance": float(tol), "passed": bool(passed), "note": note}
-
-
 def run(n_points=N_POINTS, n_starts=N_STARTS, eps_grid=EPS_GRID) -> RothResult:
     """All checks of the chapter and their verdicts (deterministic; a few seconds)."""
     rng = np.random.default_rng(SEED)
@@ -241,22 +239,34 @@ def run(n_points=N_POINTS, n_starts=N_STARTS, eps_grid=EPS_GRID) -> RothResult:
         fa.append(np.mean(errs < 1e-10))
     region = RegionCheck(np.asarray(eps_grid), np.array(fb), np.array(fp), np.array(re), np.array(fa))
 
+    def _err(x):  # round-off: an exact 0 and 1e-16 are shown alike (which one depends on the machine)
+        return max(abs(float(x)), np.finfo(float).tiny)
+
     res = RothResult(linear, network, region)
     v = res.verdicts
-    v["linear_norm_inf_q_is_l1"] = _verdict(lin_err, 1e-12, lin_err <= 1e-12,
-                                            "max | ||beta'||_{inf,q} (vertices) - ||beta||_1 |, q in {1, 2, inf}")
-    v["power_22_is_top_singular_value"] = _verdict(p22, 1e-8, p22 <= 1e-8,
-                                                   "max relative |power method - sigma_1 (numpy SVD)|")
-    v["power_inf2_never_exceeds_bruteforce"] = _verdict(
-        excess, 1e-12, excess <= 1e-12, "max over points and starts of sign-iteration value - brute-force norm (<= 0)")
-    v["power_inf2_monotone_to_fixed_point"] = _verdict(
-        float(mono and stat), 1.0, mono and stat, "values non-decreasing and every end point satisfies v = sign(J'J v) (1 = true)")
-    v["pga_large_step_is_power_iterate"] = _verdict(
-        network.pga_equals_power, 1.0, network.pga_equals_power == 1.0 and verr <= 1e-10,
-        f"fraction of PGA runs at eps = {eps0:g} whose iterates are eps * sign(J'J v) (value error {verr:.1e})")
+    # display floors: errors at machine precision are shown as bounds (their digits depend on the CPU)
+    v["linear_norm_inf_q_is_l1"] = verdict(
+        "linear_norm_inf_q_is_l1", _err(lin_err), 1e-12,
+        statement="max | ||beta'||_{inf,q} (vertices) - ||beta||_1 |, q in {1, 2, inf}", floor=1e-12)
+    v["power_22_is_top_singular_value"] = verdict(
+        "power_22_is_top_singular_value", _err(p22), 1e-8,
+        statement="max relative |power method - sigma_1 (numpy SVD)|", floor=1e-12)
+    v["power_inf2_never_exceeds_bruteforce"] = verdict(
+        "power_inf2_never_exceeds_bruteforce", excess if excess > 1e-12 else _err(excess), 1e-12,
+        statement="max over points and starts of sign-iteration value - brute-force norm (<= 0)", floor=1e-12)
+    v["power_inf2_monotone_to_fixed_point"] = verdict(
+        "power_inf2_monotone_to_fixed_point", float(mono and stat), 1.0, passed=mono and stat, op="==",
+        statement="values non-decreasing and every end point satisfies v = sign(J'J v) (1 = true)")
+    v["pga_large_step_is_power_iterate"] = verdict(
+        "pga_large_step_is_power_iterate", network.pga_equals_power, 1.0,
+        passed=network.pga_equals_power == 1.0 and verr <= 1e-10, op="==",
+        statement=f"fraction of PGA runs at eps = {eps0:g} whose iterates are eps * sign(J'J v) "
+                  f"(value error {'< 1e-10' if verr < 1e-10 else f'{verr:.1e}'})")
     dfb, dre = np.diff(region.frac_ball_leaves), np.diff(region.rel_error)
-    v["region_exit_fraction_grows"] = _verdict(dfb.min(), 0.0, dfb.min() >= 0 and fb[-1] > fb[0],
-                                               "smallest step of the fraction of balls leaving the region (>= 0)")
-    v["agreement_degrades_with_eps"] = _verdict(dre.min(), -1e-12, dre.min() >= -1e-12 and re[-1] > re[0],
-                                                "smallest step of the mean relative error |F/eps - ||J||| / ||J|| (>= 0)")
+    v["region_exit_fraction_grows"] = verdict(
+        "region_exit_fraction_grows", dfb.min(), 0.0, passed=dfb.min() >= 0 and fb[-1] > fb[0], op=">=",
+        statement="smallest step of the fraction of balls leaving the region (>= 0)")
+    v["agreement_degrades_with_eps"] = verdict(
+        "agreement_degrades_with_eps", dre.min(), 0.0, passed=dre.min() >= 0 and re[-1] > re[0], op=">=",
+        statement="smallest step of the mean relative error |F/eps - ||J||| / ||J|| (>= 0)")
     return res

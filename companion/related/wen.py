@@ -33,6 +33,8 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.special import expit
 
+from ..report import verdict as _report_verdict
+
 __all__ = ["GLM_EPS", "MLP_EPS", "SEEDS", "SIZES", "GLMResult", "MLPResult", "WenResult", "breast_cancer_data",
            "glm_confidence", "balance_residual", "digits_data", "init_mlp", "mlp_logits",
            "cross_entropy", "pgd_attack", "train_mlp", "input_jacobian", "input_jacobian_svals",
@@ -314,8 +316,8 @@ class WenResult:
     verdicts: dict = field(default_factory=dict)
 
 
-def _verdict(value, tol, passed, note=""):
-    return {"value": float(value), "tolerance": float(tol), "passed": bool(passed), "note": note}
+def _verdict(value, tol, passed, note="", name="", **kw):
+    return _report_verdict(name, value, tol, passed, note, **kw)
 
 
 def run(seeds=SEEDS) -> WenResult:
@@ -343,12 +345,13 @@ def run(seeds=SEEDS) -> WenResult:
     v["glm_penalty_weight_grows"] = _verdict(
         d.min(), 0.0, d.min() > 0, "smallest step of mean sigma(-m_i), the first-order l1 weight per unit eps (> 0)")
     v["glm_balance_identity"] = _verdict(np.abs(g.balance).max(), 1e-6, np.abs(g.balance).max() <= 1e-6,
-                                         "max over eps of |mean sigma(-a) a| at the fit (solver tolerance)")
+                                         "max over eps of |mean sigma(-a) a| at the fit (solver tolerance)",
+                                         floor=1e-6)
     v["glm_hoelder_bound"] = _verdict(g.hoelder_gap.min(), 0.0, g.hoelder_gap.min() >= 0,
                                       "min over eps and i of |b0| + ||x_i||_inf ||beta||_1 - |theta_i| (>= 0)")
     gap = abs(g.confidence_at_eps_max - g.base_rate_confidence)
     v["glm_base_rate_at_eps_max"] = _verdict(gap, 1e-9, gap <= 1e-9,
-                                             "|mean confidence just above eps_max - max(ybar, 1-ybar)|")
+                                             "|mean confidence just above eps_max - max(ybar, 1-ybar)|", floor=1e-9)
     # network: from the first positive radius on, and plain vs the largest radius, in every seed
     d = np.diff(m.confidence[:, 1:], axis=1).max()
     v["mlp_confidence_decreases_beyond_smallest_eps"] = _verdict(
@@ -374,4 +377,6 @@ def run(seeds=SEEDS) -> WenResult:
     gain = (m.robust_matrix[:, -1, -1] - m.robust_matrix[:, 0, -1]).min()
     v["mlp_robustness_gain"] = _verdict(
         gain, 0.0, gain > 0, "PGD accuracy at the largest eps, trained at that eps minus plain, worst seed (> 0)")
+    for k, x in v.items():
+        x.name = k
     return WenResult(g, m, v)
