@@ -15,7 +15,7 @@ attained to first order at :math:`r^* = s\,\mathrm{sign}(g)\lvert g\rvert^{p^*-1
    loss is monotone in the margin on each side of the ball, so the maximum is exact at the shifted margin:
    :math:`\ell(y, x'\beta + s\,\mathrm{sgn}(\psi)\lVert\beta\rVert_{p^*})` (:func:`glm_worst_case`).  The
    maximizer is exactly :math:`r^*`; only the *loss* has a Taylor remainder
-   :math:`R(s) = \tfrac12 s^2\lVert\beta\rVert_{p^*}^2\ell''(\theta) + O(s^3)`.  The exact maximum is computed
+   :math:`R(s) = \tfrac12 s^2\lVert\beta\rVert_{p^*}^2 b''(\theta) + O(s^3)`.  The exact maximum is computed
    independently by vertex enumeration (:func:`vertex_max`, :math:`p\in\{1,\infty\}`) and by projected
    gradient ascent (:func:`pga_max`).
 2. **A ReLU network** (64-32-10 on scikit-learn's digits, numpy, trained briefly with Adam).  The exact
@@ -195,7 +195,7 @@ def glm_penalty(X, y, beta, p, family, intercept=0.0):
 
 def glm_remainder_coefficient(X, y, beta, p, family, intercept=0.0):
     r"""Leading coefficient of the remainder, :math:`R(s)/s^2 \to \tfrac12\lVert\beta\rVert_{p^*}^2\ell''(\theta)`
-    (canonical link: :math:`\ell'' = \mathrm{Var}(\theta)`)."""
+    (canonical link, :math:`\ell(y, \theta) = b(\theta) - y\theta`: :math:`\ell'' = b''(\theta) = \mathrm{Var}(Y\mid\theta)`)."""
     fam = get_family(family)
     return 0.5 * lp_norm(beta, dual_exponent(p)) ** 2 * fam.variance(X @ beta + intercept)
 
@@ -344,7 +344,7 @@ class LyuResult:
     zuo_error: float
     glm_s: np.ndarray
     glm_remainder: dict          # family -> mean remainder per s (p = inf), random data
-    glm_coef: dict               # family -> mean predicted coefficient 1/2 ||beta||_1^2 l''
+    glm_coef: dict               # family -> mean predicted coefficient 1/2 ||beta||_1^2 b''(theta)
     glm_maximizer_gap: dict      # family -> max over s of |max - l(x + r*)|
     glm_slopes: dict
     mlp: dict                    # p -> MLPCheck
