@@ -14,6 +14,7 @@ from companion.related import wen
 
 NAMES = ["glm_confidence_decreases", "glm_l1_decreases", "glm_near_boundary_grows", "glm_accuracy_cost",
          "glm_penalty_weight_grows", "glm_balance_identity", "glm_hoelder_bound", "glm_base_rate_at_eps_max",
+         "mlp_confidence_decreases", "mlp_train_confidence_decreases", "mlp_small_margins_grow",
          "mlp_confidence_decreases_beyond_smallest_eps", "mlp_confidence_plain_vs_largest_eps",
          "mlp_train_confidence_decreases_beyond_smallest_eps", "mlp_jacobian_top_sval_decreases",
          "mlp_small_margins_grow_beyond_smallest_eps", "mlp_train_small_margins_grow",
@@ -29,10 +30,24 @@ def test_verdict_names(result):
     assert set(result.verdicts) == set(NAMES)
 
 
+#: pre-specified over the whole grid; they fail on the design seeds at the smallest radius (shown as
+#: "fails, explained"), and their revision is confirmed on the fresh seeds
+ORIGINAL = {"mlp_confidence_decreases", "mlp_train_confidence_decreases", "mlp_small_margins_grow"}
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_verdict(result, name):
     v = result.verdicts[name]
+    if name in ORIGINAL:
+        assert v["passed"] or v.status == "fails, explained"
+        return
     assert v["passed"], f"{name}: value {v['value']:.4g}, tolerance {v['tolerance']:.4g} ({v['note']})"
+    assert v.kind == ("sanity" if name == "glm_hoelder_bound" else "test")
+
+
+def test_revised_verdicts_use_fresh_seeds(result):
+    assert set(result.fresh.seeds).isdisjoint(result.mlp.seeds)
+    assert result.fresh.confidence.shape == (len(wen.FRESH_SEEDS), len(wen.MLP_EPS))
 
 
 def test_shapes(result):

@@ -33,14 +33,17 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.special import expit
 
-__all__ = ["GLM_EPS", "MLP_EPS", "SEEDS", "SIZES", "GLMResult", "MLPResult", "WenResult", "breast_cancer_data",
+from ..report import verdict as _report_verdict
+
+__all__ = ["GLM_EPS", "MLP_EPS", "SEEDS", "FRESH_SEEDS", "SIZES", "GLMResult", "MLPResult", "WenResult", "breast_cancer_data",
            "glm_confidence", "balance_residual", "digits_data", "init_mlp", "mlp_logits",
            "cross_entropy", "pgd_attack", "train_mlp", "input_jacobian", "input_jacobian_svals",
            "explicit_input_jacobian", "logit_margins", "mlp_metrics", "mlp_experiment", "run"]
 
 GLM_EPS = (0.01, 0.02, 0.05, 0.1, 0.2)      # FGSM radii, standardized breast-cancer features
 MLP_EPS = (0.0, 0.05, 0.1, 0.15, 0.2)       # PGD radii, digits pixels in [0, 1]
-SEEDS = (0, 1, 2)                           # network initializations
+SEEDS = (0, 1, 2)                           # network initializations the verdicts were designed on
+FRESH_SEEDS = (3, 4, 5)                     # initializations that confirm the revised verdicts
 SIZES = (64, 64, 10)
 SEED = 2020                                 # data split
 TRAIN = {"steps": 300, "lr": 5e-3, "pgd_steps": 5}
@@ -310,68 +313,96 @@ def mlp_experiment(eps_grid=MLP_EPS, seeds=SEEDS, **train_kw) -> MLPResult:
 @dataclass
 class WenResult:
     glm: GLMResult
-    mlp: MLPResult
+    mlp: MLPResult                  # the design seeds (SEEDS)
+    fresh: MLPResult                # the confirmation seeds (FRESH_SEEDS)
     verdicts: dict = field(default_factory=dict)
 
 
-def _verdict(value, tol, passed, note=""):
-    return {"value": float(value), "tolerance": float(tol), "passed": bool(passed), "note": note}
+def _verdict(value, tol, passed, note="", name="", **kw):
+    return _report_verdict(name, value, tol, passed, note, **kw)
 
 
-def run(seeds=SEEDS) -> WenResult:
-    """Both experiments and their verdicts (deterministic; about 30 s on two cores).
+def run(seeds=SEEDS, fresh_seeds=FRESH_SEEDS) -> WenResult:
+    """Both experiments and their verdicts (deterministic; one to two minutes of one core).
 
     The network verdicts are required *in every seed* (the value reported is the worst seed), so no
     tolerance for seed-to-seed noise is needed; the logistic-regression verdicts are exact or at the
-    solver's tolerance."""
+    solver's tolerance.  The verdicts on the monotone fall of confidence were first stated over the
+    whole grid of radii; they fail on ``seeds`` at the smallest radius and are kept with the status
+    ``"fails, explained"``.  Their revision ("from the smallest positive radius on") was made after
+    seeing ``seeds`` and is therefore evaluated on ``fresh_seeds`` only."""
     g = glm_confidence()
     m = mlp_experiment(seeds=seeds)
+    f = mlp_experiment(seeds=fresh_seeds)
     v = {}
     d = np.diff(g.mean_confidence)
     v["glm_confidence_decreases"] = _verdict(
-        d.max(), 0.0, d.max() < 0, "largest step of the mean confidence max(mu, 1-mu) along the eps grid (< 0)")
+        d.max(), 0.0, d.max() < 0, "largest step of the mean confidence max(mu, 1-mu) along the eps grid", op="<")
     d = np.diff(g.l1)
-    v["glm_l1_decreases"] = _verdict(d.max(), 0.0, d.max() < 0, "largest step of ||beta_hat||_1 along the grid (< 0)")
+    v["glm_l1_decreases"] = _verdict(d.max(), 0.0, d.max() < 0, "largest step of ||beta_hat||_1 along the grid",
+                                     op="<")
     d = np.diff(g.near_boundary)
     v["glm_near_boundary_grows"] = _verdict(
-        d.min(), 0.0, d.min() > 0, "smallest step of the fraction with |theta| < 1 along the grid (> 0)")
+        d.min(), 0.0, d.min() > 0, "smallest step of the fraction with |theta| < 1 along the grid", op=">")
     d = np.diff(g.train_accuracy)
     v["glm_accuracy_cost"] = _verdict(
         g.train_accuracy[0] - g.train_accuracy[-1], 0.0, g.train_accuracy[-1] < g.train_accuracy[0] and d.max() <= 0,
-        "training accuracy, smallest minus largest eps (> 0; never increasing)")
+        "training accuracy, smallest minus largest eps (and never increasing)", op=">")
     d = np.diff(g.penalty_weight)
     v["glm_penalty_weight_grows"] = _verdict(
-        d.min(), 0.0, d.min() > 0, "smallest step of mean sigma(-m_i), the first-order l1 weight per unit eps (> 0)")
+        d.min(), 0.0, d.min() > 0, "smallest step of mean sigma(-m_i), the first-order l1 weight per unit eps", op=">")
     v["glm_balance_identity"] = _verdict(np.abs(g.balance).max(), 1e-6, np.abs(g.balance).max() <= 1e-6,
-                                         "max over eps of |mean sigma(-a) a| at the fit (solver tolerance)")
+                                         "max over eps of |mean sigma(-a) a| at the fit (solver tolerance)",
+                                         floor=1e-6)
     v["glm_hoelder_bound"] = _verdict(g.hoelder_gap.min(), 0.0, g.hoelder_gap.min() >= 0,
-                                      "min over eps and i of |b0| + ||x_i||_inf ||beta||_1 - |theta_i| (>= 0)")
-    gap = abs(g.confidence_at_eps_max - g.base_rate_confidence)
+                                      "min over eps and i of |b0| + ||x_i||_inf ||beta||_1 - |theta_i| "
+                                      "(Hoelder's inequality: holds for any coefficients)", op=">=", kind="sanity")
+    # an exact 0 and a rounding error of 1e-16 are shown alike (which one a machine gives depends on its kernels)
+    gap = max(abs(g.confidence_at_eps_max - g.base_rate_confidence), np.finfo(float).tiny)
     v["glm_base_rate_at_eps_max"] = _verdict(gap, 1e-9, gap <= 1e-9,
-                                             "|mean confidence just above eps_max - max(ybar, 1-ybar)|")
-    # network: from the first positive radius on, and plain vs the largest radius, in every seed
-    d = np.diff(m.confidence[:, 1:], axis=1).max()
+                                             "|mean confidence just above eps_max - max(ybar, 1-ybar)|", floor=1e-9)
+    # network, pre-specified over the whole grid, design seeds: fail at the smallest radius
+    for key, arr, what in (("confidence", m.confidence, "mean test confidence"),
+                           ("train_confidence", m.train_confidence, "mean training confidence")):
+        d = np.diff(arr, axis=1).max()
+        v[f"mlp_{key}_decreases"] = _verdict(
+            d, 0.0, d < 0, f"largest step of the {what} over the whole grid, worst design seed", op="<",
+            status=None if d < 0 else "fails, explained")
+    d = np.diff(m.margin_below_1, axis=1).min()
+    v["mlp_small_margins_grow"] = _verdict(
+        d, 0.0, d > 0, "smallest step of the fraction of test logit margins < 1 over the whole grid, worst design seed",
+        op=">", status=None if d > 0 else "fails, explained")
+    # revised after seeing the design seeds: from the smallest positive radius on; fresh seeds only
+    d = np.diff(f.confidence[:, 1:], axis=1).max()
     v["mlp_confidence_decreases_beyond_smallest_eps"] = _verdict(
-        d, 0.0, d < 0, "largest step of the mean test confidence along eps = 0.05, ..., 0.2, worst seed (< 0)")
+        d, 0.0, d < 0, "largest step of the mean test confidence from the smallest positive eps on, worst fresh seed",
+        op="<")
+    d = np.diff(f.train_confidence[:, 1:], axis=1).max()
+    v["mlp_train_confidence_decreases_beyond_smallest_eps"] = _verdict(
+        d, 0.0, d < 0, "the same on the training data, worst fresh seed", op="<")
+    d = np.diff(f.margin_below_1[:, 1:], axis=1).min()
+    v["mlp_small_margins_grow_beyond_smallest_eps"] = _verdict(
+        d, 0.0, d > 0, "smallest step of the fraction of test logit margins < 1 from the smallest positive eps on, "
+        "worst fresh seed", op=">")
+    # pre-specified over the whole grid, design seeds
     drop = (m.confidence[:, 0] - m.confidence[:, -1]).min()
     v["mlp_confidence_plain_vs_largest_eps"] = _verdict(
-        drop, 0.0, drop > 0, "mean test confidence, plain minus largest eps, worst seed (> 0)")
-    d = np.diff(m.train_confidence[:, 1:], axis=1).max()
-    v["mlp_train_confidence_decreases_beyond_smallest_eps"] = _verdict(
-        d, 0.0, d < 0, "as above on the training data, worst seed (< 0)")
+        drop, 0.0, drop > 0, "mean test confidence, plain minus largest eps, worst design seed", op=">")
     d = np.diff(m.top_sval, axis=1).max()
     v["mlp_jacobian_top_sval_decreases"] = _verdict(
-        d, 0.0, d < 0, "largest step of the mean top singular value of the input Jacobian over the whole grid, worst seed (< 0)")
-    d = np.diff(m.margin_below_1[:, 1:], axis=1).min()
-    v["mlp_small_margins_grow_beyond_smallest_eps"] = _verdict(
-        d, 0.0, d > 0, "smallest step of the fraction of test logit margins < 1 along eps = 0.05, ..., 0.2, worst seed (> 0)")
+        d, 0.0, d < 0, "largest step of the mean top singular value of the input Jacobian over the whole grid, "
+        "worst design seed", op="<")
     d = np.diff(m.train_margin_below_1, axis=1).min()
     v["mlp_train_small_margins_grow"] = _verdict(
-        d, 0.0, d > 0, "smallest step of the fraction of training logit margins < 1 over the whole grid, worst seed (> 0)")
+        d, 0.0, d > 0, "smallest step of the fraction of training logit margins < 1 over the whole grid, "
+        "worst design seed", op=">")
     drop = (m.accuracy[:, 0] - m.accuracy[:, -1]).min()
     v["mlp_clean_accuracy_cost"] = _verdict(drop, 0.0, drop > 0,
-                                            "clean test accuracy, plain minus largest eps, worst seed (> 0)")
+                                            "clean test accuracy, plain minus largest eps, worst design seed", op=">")
     gain = (m.robust_matrix[:, -1, -1] - m.robust_matrix[:, 0, -1]).min()
     v["mlp_robustness_gain"] = _verdict(
-        gain, 0.0, gain > 0, "PGD accuracy at the largest eps, trained at that eps minus plain, worst seed (> 0)")
-    return WenResult(g, m, v)
+        gain, 0.0, gain > 0, "PGD accuracy at the largest eps, trained at that eps minus plain, worst design seed",
+        op=">")
+    for k, x in v.items():
+        x.name = k
+    return WenResult(g, m, f, v)
