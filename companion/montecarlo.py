@@ -185,8 +185,7 @@ class Setting:
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name:
             raise ValueError(f"name must be a non-empty string, got {self.name!r}")
-        if not isinstance(self.design, Design):
-            raise TypeError(f"design must be a companion.designs.Design, got {type(self.design).__name__}")
+        _check_design(self.design)
         if not isinstance(self.add_intercept, (bool, np.bool_)):
             raise TypeError(f"add_intercept must be True or False, got {self.add_intercept!r}")
         object.__setattr__(self, "fit", _as_fit(self.fit))
@@ -219,8 +218,7 @@ def run_replications(design: Design, n: int, reps, fit_fn: Callable, seed: int =
     ``on_error="nan"``); with ``return_times=True`` also ``(fit_seconds, total_seconds)``.
     """
     t_start = time.perf_counter()
-    if not isinstance(design, Design):
-        raise TypeError(f"design must be a companion.designs.Design, got {type(design).__name__}")
+    _check_design(design)
     idx = _check_reps(reps)
     fit_fn = _as_fit(fit_fn)
     n = check_count(n, "n")
@@ -257,6 +255,17 @@ def run_replications(design: Design, n: int, reps, fit_fn: Callable, seed: int =
 
 
 _ON_ERROR = ("raise", "nan")
+_DESIGN_API = ("sample", "key", "config", "theta0", "dim", "p", "beta")
+
+
+def _check_design(design):
+    """A :class:`~companion.designs.Design`, or any object with the same interface (``sample(n, rng,
+    add_intercept)``, ``key()``, ``config()``, ``theta0``, ``dim``, ``p``, ``beta``), e.g. a design
+    that resamples a data set."""
+    missing = [a for a in _DESIGN_API if not hasattr(design, a)]
+    if missing:
+        raise TypeError(f"design must be a companion.designs.Design (or have its interface: "
+                        f"{', '.join(_DESIGN_API)}); {type(design).__name__} lacks {', '.join(missing)}")
 
 
 def _check_on_error(on_error):
