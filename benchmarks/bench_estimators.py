@@ -66,7 +66,10 @@ def _liblinear_residual(X, y, coef, b0, alpha):
     return float(sub.max()) / X.shape[0]
 
 
-def main():
+def main(quiet=False):
+    """Run the benchmark; returns the rows (dicts) it prints (unless ``quiet``)."""
+    rows = []
+    say = (lambda *a, **k: None) if quiet else print
     _fit_fgsm(*_data(200, 5, "bernoulli"), 0.01, "bernoulli")  # JIT warm-up
     _fit_fgsm(*_data(200, 5, "gaussian"), 0.01, "gaussian")
     _fit_fgsm(*_data(3000, 50, "bernoulli"), 0.01, "bernoulli")  # large-design kernel path
@@ -77,7 +80,10 @@ def main():
         X, y = _data(n, p, family)
         t_us, res = _timeit(lambda: _fit_fgsm(X, y, eps, family), repeat=7)
         t_cvx, b = _timeit(lambda: _cvx(X, y, eps, family), repeat=1 if n > 5000 else 2)
-        print(f"FGSM-L1 {family:9s} n={n:6d} p={p:3d}: ours {t_us * 1e3:8.2f} ms "
+        rows.append(dict(case=f"FGSM-L1 {family}, n={n}, p={p}", ours=t_us, ref=t_cvx,
+                         reference="cvxpy+Clarabel", passes=res.n_passes,
+                         diff=float(np.abs(res.coef - b).max())))
+        say(f"FGSM-L1 {family:9s} n={n:6d} p={p:3d}: ours {t_us * 1e3:8.2f} ms "
               f"({res.n_iter} Newton it., {res.n_passes:.1f} passes over X), "
               f"cvxpy+Clarabel {t_cvx * 1e3:9.1f} ms, speed-up x{t_cvx / t_us:7.0f}, "
               f"max|diff| {np.abs(res.coef - b).max():.1e}", flush=True)
@@ -98,7 +104,13 @@ def main():
         r_ll = _liblinear_residual(X, y, m.coef_[0], m.intercept_[0], alpha)
         t_us, res = _timeit(lambda: _fit_fgsm(X, y, alpha / n, "bernoulli", tol=r_ll), repeat=3)
         t_tw, rtw = _timeit(lambda: _fit_penalized(X, y, alpha, "bernoulli", tol=r_ll), repeat=3)
-        print(f"n=100000 p=100 liblinear tol={tol:g} (its residual {r_ll:.1e}): liblinear L1 "
+        rows.append(dict(case=f"FGSM-L1 logistic, n=100000, p=100, liblinear tol={tol:g}",
+                         ours=t_us, ref=t_ll, reference="liblinear (L1 twin)",
+                         passes=res.n_passes, diff=np.nan))
+        rows.append(dict(case=f"L1 twin logistic, n=100000, p=100, liblinear tol={tol:g}",
+                         ours=t_tw, ref=t_ll, reference="liblinear (L1 twin)",
+                         passes=rtw.n_passes, diff=np.nan))
+        say(f"n=100000 p=100 liblinear tol={tol:g} (its residual {r_ll:.1e}): liblinear L1 "
               f"{t_ll:6.3f} s | FGSM-L1 {t_us:6.3f} s (residual {res.optimality_residual:.1e}, "
               f"{res.n_iter} it., {res.n_passes:.1f} passes) | L1 twin {t_tw:6.3f} s (residual "
               f"{rtw.optimality_residual:.1e}, {rtw.n_passes:.1f} passes) -> liblinear/FGSM "
@@ -113,8 +125,10 @@ def main():
                 for X, y in (data[k % 20] for k in range(1000))]
 
     dt, passes = _timeit(mc, repeat=3)
-    print(f"1000 FGSM-L1 logistic fits n=2000 p=20: {dt:.2f} s ({dt:.2f} ms/fit), "
-          f"mean passes over X per fit {np.mean(passes):.1f} (target: < 3 s)")
+    rows.append(dict(case="1000 FGSM-L1 logistic fits, n=2000, p=20", ours=dt, ref=np.nan,
+                     reference="target 1 s", passes=float(np.mean(passes)), diff=np.nan))
+    say(f"1000 FGSM-L1 logistic fits n=2000 p=20: {dt:.2f} s ({dt:.2f} ms/fit), "
+          f"mean passes over X per fit {np.mean(passes):.1f} (target: < 1 s)")
 
     # the same loop through the public estimator, with and without scikit-learn's input validation
     from companion import GeneralizedFGSM
@@ -127,9 +141,12 @@ def main():
 
     dv, _ = _timeit(lambda: mc_est(True), repeat=3)
     dn, _ = _timeit(lambda: mc_est(False), repeat=3)
-    print(f"same loop through GeneralizedFGSM.fit: {dv:.2f} s with input validation, {dn:.2f} s with "
+    rows.append(dict(case="same loop through GeneralizedFGSM.fit(check_input=False)", ours=dn,
+                     ref=dv, reference="same, with input validation", passes=np.nan, diff=np.nan))
+    say(f"same loop through GeneralizedFGSM.fit: {dv:.2f} s with input validation, {dn:.2f} s with "
           f"check_input=False (what the Monte Carlo chapters use); validation share "
           f"{(dv - dn) / dv:.0%}")
+    return rows
 
 
 if __name__ == "__main__":

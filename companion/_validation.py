@@ -8,6 +8,7 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+import scipy.sparse as sp
 
 
 def as_float_array(a, name: str, ndim: int | None = None, allow_empty: bool = False) -> np.ndarray:
@@ -68,3 +69,26 @@ def check_X_coef(X, coef, intercept=0.0):
 def check_y_length(y: np.ndarray, n: int) -> None:
     if y.shape[0] != n:
         raise ValueError(f"y has {y.shape[0]} entries but X has {n} rows; they must match")
+
+
+def check_design(X, name: str = "X"):
+    """Validate a design matrix: a dense float64 C-contiguous array, or a scipy.sparse matrix
+    returned as float64 CSR/CSC (other sparse formats are converted to CSR; never densified)."""
+    if sp.issparse(X):
+        if X.ndim != 2:
+            raise ValueError(f"{name} must be 2-dimensional, got shape {X.shape}")
+        if X.format not in ("csr", "csc"):
+            X = X.tocsr()
+        if np.iscomplexobj(X.data):
+            raise TypeError(f"{name} must be real-valued, got complex dtype {X.dtype}")
+        try:
+            X = X.astype(np.float64, copy=False)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{name} must be numeric, got dtype {X.dtype}") from exc
+        if X.shape[0] == 0 or X.shape[1] == 0:
+            raise ValueError(f"{name} is empty (shape {X.shape}); at least one value is required")
+        if not np.all(np.isfinite(X.data)):
+            bad = "NaN" if np.isnan(X.data).any() else "inf"
+            raise ValueError(f"{name} contains {bad}; all values must be finite")
+        return X
+    return np.ascontiguousarray(as_float_array(X, name, ndim=2))

@@ -33,6 +33,7 @@ from sklearn.model_selection import check_cv
 
 from ._validation import as_float_array
 from .estimators import GeneralizedFGSM, PenalizedGLM, _GLMBase
+from .families import get_family
 from .paths import alpha_max, eps_max, fgsm_path, penalized_path
 from .solver import _fit_fgsm, _fit_penalized
 
@@ -80,6 +81,11 @@ class _CVMixin:
 
     def _strength_max(self, X, y01, fam, pen):
         raise NotImplementedError
+
+    def _check_common(self):
+        """The base estimators' parameter constraints (same messages), then the family and tol."""
+        self._validate_params()
+        return get_family(self.family), float(self.tol)
 
     def _check_cv_params(self):
         name = self._name

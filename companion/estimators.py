@@ -24,8 +24,8 @@ Mappings to other libraries (all with an intercept, unpenalized):
 
 The penalty acts on the slopes only; the intercept is neither penalized nor perturbed.
 Fitted attributes: ``coef_``, ``intercept_``, ``n_iter_``, ``converged_``,
-``optimality_residual_`` (minimal-norm subgradient, inf-norm divided by ``n``, see
-:mod:`companion.solver`), ``minimizer_`` (``"global (convex problem)"`` or
+``optimality_residual_`` (minimal-norm subgradient, inf-norm divided by ``n``, on the unit-scale
+problem, so that it does not change when ``X`` or ``y`` are rescaled; see :mod:`companion.solver`), ``minimizer_`` (``"global (convex problem)"`` or
 ``"local (LLA from L1 start)"``), ``objective_`` and ``objective_path_`` (one value per LLA outer
 step; non-increasing), ``n_passes_`` (passes over ``X``), and for Bernoulli ``classes_``.
 
@@ -35,36 +35,23 @@ accuracy (Bernoulli) or the deviance :math:`D^2 = 1 - D(y, \hat\mu)/D(y, \bar y)
 """
 from __future__ import annotations
 
-import numbers
-
 import warnings
+from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils import ClassifierTags, RegressorTags
-from sklearn.utils._available_if import available_if
-from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .families import get_family
-from .penalties import get_penalty
+from ._validation import check_design
+from .families import Family, get_family
+from .penalties import Penalty, get_penalty
 from .solver import _fit_fgsm, _fit_penalized
 
 __all__ = ["GeneralizedFGSM", "PenalizedGLM"]
-
-
-def _check_real(value, name, low=None, low_inclusive=True, allow_none=False):
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    value = float(value)
-    if not np.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    if low is not None and (value < low or (not low_inclusive and value == low)):
-        op = ">=" if low_inclusive else ">"
-        raise ValueError(f"{name} must be {op} {low}, got {value}")
-    return value
 
 
 def _n_rows(a):
@@ -90,6 +77,7 @@ class _GLMBase(BaseEstimator):
         tags = super().__sklearn_tags__()
         fam = self._family_name_safe()
         tags.target_tags.required = True
+        tags.input_tags.sparse = True
         if fam == "bernoulli":
             tags.estimator_type = "classifier"
             tags.classifier_tags = ClassifierTags(multi_class=False)
@@ -109,34 +97,26 @@ class _GLMBase(BaseEstimator):
             return "gaussian"
 
     # ------------------------------------------------------------------ validation
-    def _check_common(self):
-        fam = get_family(self.family)
-        if self.nonconvex != "lla":
-            raise ValueError(f"nonconvex must be 'lla' (local linear approximation / MM), got "
-                             f"{self.nonconvex!r}")
-        if not isinstance(self.fit_intercept, (bool, np.bool_)):
-            raise TypeError(f"fit_intercept must be a bool, got {type(self.fit_intercept).__name__}")
-        tol = _check_real(self.tol, "tol", low=0.0, low_inclusive=False)
-        if isinstance(self.max_iter, bool) or not isinstance(self.max_iter, numbers.Integral):
-            raise TypeError(f"max_iter must be an integer, got {type(self.max_iter).__name__}")
-        if self.max_iter < 1:
-            raise ValueError(f"max_iter must be >= 1, got {self.max_iter}")
-        return fam, tol
+    #: shared constraints, checked by scikit-learn's ``_fit_context`` before every fit (the
+    #: paths in :mod:`companion.paths` use the same ones, so the messages are the same)
+    _parameter_constraints: dict = {
+        "family": [str, Family],
+        "penalty": [str, Penalty],
+        "r": [Interval(Real, 0, None, closed="neither"), None],
+        "a": [Interval(Real, 2, None, closed="neither")],
+        "gamma": [Interval(Real, 1, None, closed="neither")],
+        "lam": [Interval(Real, 0, None, closed="left"), None],
+        "weights": ["array-like", None],
+        "fit_intercept": ["boolean"],
+        "tol": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "nonconvex": [StrOptions({"lla"})],
+    }
 
     def _make_penalty(self, n_features, lam_default=None):
-        if not isinstance(self.penalty, str) and not hasattr(self.penalty, "value"):
-            raise TypeError(f"penalty must be a string or a companion Penalty, got "
-                            f"{type(self.penalty).__name__}")
         name = self.penalty.lower() if isinstance(self.penalty, str) else None
-        r = _check_real(self.r, "r", allow_none=True)
-        if r is not None and r <= 0:
-            raise ValueError(f"r must be > 0, got {r}")
-        lam = _check_real(self.lam, "lam", low=0.0, allow_none=True)
-        if lam is None:
-            lam = lam_default
-        a = _check_real(self.a, "a", low=2.0, low_inclusive=False)
-        gamma = _check_real(self.gamma, "gamma", low=1.0, low_inclusive=False)
-        if name in ("bridge", "lr") and r is None:
+        lam = self.lam if self.lam is not None else lam_default
+        if name in ("bridge", "lr") and self.r is None:
             raise ValueError("r must be given (r > 0) when penalty='bridge'")
         if name in ("scad", "mcp") and lam is None:
             raise ValueError(f"lam must be given (lam >= 0) when penalty={name!r}")
@@ -156,17 +136,19 @@ class _GLMBase(BaseEstimator):
                 if val is not None and name not in users]
             if unused:
                 warnings.warn(f"{', '.join(unused)} {'is' if len(unused) == 1 else 'are'} ignored with "
-                              f"penalty={name!r}", UserWarning, stacklevel=3)
-        pen = get_penalty(self.penalty, r=r, lam=lam, a=a, gamma=gamma, weights=weights)
-        return pen
+                              f"penalty={name!r}", UserWarning, stacklevel=4)
+        return get_penalty(self.penalty, r=self.r, lam=lam, a=self.a, gamma=self.gamma,
+                           weights=weights)
 
     def _fast_fit_data(self, X, y, fam):
         """``check_input=False``: only cheap structural checks (dtype, shape, finiteness of y is
         left to the family); for Monte Carlo loops that generate their own clean arrays."""
-        if not (isinstance(X, np.ndarray) and X.dtype == np.float64 and X.ndim == 2
-                and X.flags.c_contiguous):
+        dense_ok = (isinstance(X, np.ndarray) and X.dtype == np.float64 and X.ndim == 2
+                    and X.flags.c_contiguous)
+        sparse_ok = sp.issparse(X) and X.format in ("csr", "csc") and X.dtype == np.float64
+        if not (dense_ok or sparse_ok):
             raise ValueError("with check_input=False, X must be a C-contiguous float64 numpy array "
-                             "of shape (n_samples, n_features)")
+                             "(or a float64 CSR/CSC matrix) of shape (n_samples, n_features)")
         y = np.asarray(y)
         if y.ndim != 1 or y.shape[0] != X.shape[0]:
             raise ValueError(f"with check_input=False, y must be a 1-d array with {X.shape[0]} "
@@ -190,27 +172,17 @@ class _GLMBase(BaseEstimator):
         is_clf = fam.name == "bernoulli"
         try:
             X, y = validate_data(self, X, y, dtype=np.float64, order="C", y_numeric=not is_clf,
-                                 ensure_min_samples=1)
+                                 accept_sparse=("csr", "csc"), ensure_min_samples=1)
         except ValueError as exc:
             if "convert" in str(exc) and "float" in str(exc):
                 raise ValueError(f"X and y must be numeric (y may hold class labels for the "
                                  f"Bernoulli family): {exc}") from exc
             raise
+        y01 = fam.validate_y(y, "y")  # the same label checks as the paths and eps_max
         if is_clf:
-            check_classification_targets(y)
-            classes = np.unique(y)
-            if classes.size == 1:
-                raise ValueError(f"y contains only one class ({classes[0]!r}); the Bernoulli "
-                                 "family needs exactly two classes")
-            if classes.size > 2:
-                raise ValueError(f"Only binary classification is supported: y must contain "
-                                 f"exactly two classes for the Bernoulli family, got {classes.size}")
-            self.classes_ = classes
-            y01 = fam.validate_y(y, "y")
-        else:
-            if hasattr(self, "classes_"):
-                del self.classes_
-            y01 = fam.validate_y(y, "y")
+            self.classes_ = np.unique(y)
+        elif hasattr(self, "classes_"):
+            del self.classes_
         return X, y01
 
     # ------------------------------------------------------------------ fitting
@@ -230,8 +202,8 @@ class _GLMBase(BaseEstimator):
     def decision_function(self, X):
         r"""Linear predictor :math:`\theta = X\beta + b_0` (shape ``(n_samples,)``)."""
         check_is_fitted(self, "coef_")
-        X = validate_data(self, X, dtype=np.float64, reset=False)
-        return X @ self.coef_ + self.intercept_
+        X = validate_data(self, X, dtype=np.float64, accept_sparse=("csr", "csc"), reset=False)
+        return np.asarray(X @ self.coef_) + self.intercept_
 
     def predict(self, X):
         """Mean response (Gaussian, Poisson) or predicted class label (Bernoulli)."""
@@ -311,23 +283,30 @@ class GeneralizedFGSM(_GLMBase):
         self.max_iter = max_iter
         self.nonconvex = nonconvex
 
+    _parameter_constraints: dict = {
+        **_GLMBase._parameter_constraints,
+        "eps": [Interval(Real, 0, None, closed="left"), StrOptions({"pivotal"})],
+    }
+
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, check_input=True):
-        """Fit on ``X`` (n_samples, n_features) and ``y`` (n_samples,).
+        """Fit on ``X`` (n_samples, n_features; dense or scipy.sparse CSR/CSC) and ``y``.
 
         ``check_input=False`` skips scikit-learn's input validation (conversion, finiteness and
         target-type checks) for loops over clean, generated data; ``X`` must then already be a
-        C-contiguous float64 array.  The fitted model is identical.
+        C-contiguous float64 array (or a float64 CSR/CSC matrix).  The fitted model is identical.
         """
-        fam, tol = self._check_common()
+        fam = get_family(self.family)
         pivotal = isinstance(self.eps, str)
-        eps = None if pivotal else _check_real(self.eps, "eps", low=0.0)
+        eps = None if pivotal else float(self.eps)
         X, y01 = (self._validate_fit_data(X, y, fam) if check_input
                   else self._fast_fit_data(X, y, fam))
         if pivotal:  # eps="pivotal": the level of companion.pivotal (alpha = 0.05)
             from .pivotal import resolve_eps
             eps = resolve_eps(self.eps, X, y01, fam.name, self.fit_intercept)
         pen = self._make_penalty(X.shape[1])
-        res = _fit_fgsm(X, y01, eps, fam.name, pen, self.fit_intercept, tol, self.max_iter)
+        res = _fit_fgsm(X, y01, float(eps), fam.name, pen, self.fit_intercept,
+                        float(self.tol), self.max_iter)
         self.penalty_ = pen
         self.eps_ = float(eps)
         return self._store(res)
@@ -360,18 +339,25 @@ class PenalizedGLM(_GLMBase):
         self.max_iter = max_iter
         self.nonconvex = nonconvex
 
+    _parameter_constraints: dict = {
+        **_GLMBase._parameter_constraints,
+        "alpha": [Interval(Real, 0, None, closed="left")],
+    }
+
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, check_input=True):
-        """Fit on ``X`` (n_samples, n_features) and ``y`` (n_samples,).
+        """Fit on ``X`` (n_samples, n_features; dense or scipy.sparse CSR/CSC) and ``y``.
 
         ``check_input=False`` skips scikit-learn's input validation (conversion, finiteness and
         target-type checks) for loops over clean, generated data; ``X`` must then already be a
-        C-contiguous float64 array.  The fitted model is identical.
+        C-contiguous float64 array (or a float64 CSR/CSC matrix).  The fitted model is identical.
         """
-        fam, tol = self._check_common()
-        alpha = _check_real(self.alpha, "alpha", low=0.0)
+        fam = get_family(self.family)
+        alpha = float(self.alpha)
         X, y01 = (self._validate_fit_data(X, y, fam) if check_input
                   else self._fast_fit_data(X, y, fam))
         pen = self._make_penalty(X.shape[1], lam_default=alpha)
-        res = _fit_penalized(X, y01, alpha, fam.name, pen, self.fit_intercept, tol, self.max_iter)
+        res = _fit_penalized(X, y01, alpha, fam.name, pen, self.fit_intercept, float(self.tol),
+                             self.max_iter)
         self.penalty_ = pen
         return self._store(res)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.special import expit
+from sklearn.utils.multiclass import check_classification_targets
 
 from ._validation import as_float_array
 
@@ -36,6 +37,16 @@ class Family:
         r""":math:`\psi(y, \theta) = \mu(\theta) - y`, the derivative of the loss in :math:`\theta`."""
         return self.mean(theta) - y
 
+    def derivatives(self, y, theta):
+        r"""Loss, first and second derivative in :math:`\theta`, elementwise (what the solver
+        uses): :math:`(b(\theta) - y\theta,\ b'(\theta) - y,\ b''(\theta))`."""
+        mu = self.mean(theta)
+        return self.loss(y, theta), mu - y, self.variance(theta)
+
+    def link(self, mu):  # pragma: no cover - abstract
+        r"""Canonical link :math:`\theta = (b')^{-1}(\mu)` (the intercept-only fit at the mean)."""
+        raise NotImplementedError
+
     def validate_y(self, y, name: str = "y"):
         """Check ``y`` and return it encoded as floats in this family's natural coding."""
         return as_float_array(y, name, ndim=1)
@@ -58,6 +69,12 @@ class Gaussian(Family):
     def variance(self, theta):
         return np.ones_like(np.asarray(theta, dtype=float))
 
+    def derivatives(self, y, theta):
+        return 0.5 * (y - theta) ** 2, theta - y, np.ones_like(theta)
+
+    def link(self, mu):
+        return float(mu)
+
 
 class Bernoulli(Family):
     r"""Logistic regression: :math:`\ell = \log(1+e^\theta) - y\theta`, :math:`y \in \{0,1\}`.
@@ -78,6 +95,14 @@ class Bernoulli(Family):
         mu = expit(theta)
         return mu * (1.0 - mu)
 
+    def derivatives(self, y, theta):
+        s = expit(theta)
+        return np.logaddexp(0.0, theta) - y * theta, s - y, s * (1.0 - s)
+
+    def link(self, mu):
+        mu = min(max(float(mu), 1e-10), 1 - 1e-10)
+        return float(np.log(mu / (1.0 - mu)))
+
     def validate_y(self, y, name: str = "y"):
         arr = np.asarray(y)
         if arr.ndim != 1:
@@ -86,11 +111,19 @@ class Bernoulli(Family):
             raise ValueError(f"{name} is empty; at least one label is required")
         if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
             raise ValueError(f"{name} contains NaN or inf; labels must be finite")
+        try:
+            check_classification_targets(arr)
+        except ValueError as exc:
+            raise ValueError(f"{name} must hold two class labels for the Bernoulli family: "
+                             f"{exc}") from exc
         classes = np.unique(arr)
-        if classes.size != 2:
-            raise ValueError(
-                f"{name} must contain exactly two classes for the Bernoulli family, "
-                f"got {classes.size}: {classes[:10].tolist()}")
+        if classes.size == 1:
+            raise ValueError(f"{name} contains only one class ({classes[0]!r}); the Bernoulli "
+                             "family needs exactly two classes")
+        if classes.size > 2:
+            raise ValueError(f"Only binary classification is supported: {name} must contain "
+                             f"exactly two classes for the Bernoulli family, got {classes.size}: "
+                             f"{classes[:10].tolist()}")
         return (arr == classes[1]).astype(np.float64)
 
 
@@ -107,6 +140,15 @@ class Poisson(Family):
 
     def variance(self, theta):
         return np.exp(theta)
+
+    def derivatives(self, y, theta):
+        with np.errstate(over="ignore"):
+            e = np.exp(theta)
+        with np.errstate(invalid="ignore"):
+            return e - y * theta, e - y, e
+
+    def link(self, mu):
+        return float(np.log(max(float(mu), 1e-10)))
 
     def validate_y(self, y, name: str = "y"):
         arr = as_float_array(y, name, ndim=1)

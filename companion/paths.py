@@ -22,19 +22,36 @@ canonical families; without intercept :math:`b_0 = 0`) and :math:`\psi_i = \mu(\
 """
 from __future__ import annotations
 
-import numpy as np
+from numbers import Integral, Real
 
-from ._validation import as_float_array, check_y_length
-from .families import get_family
-from .penalties import SCAD, MCP, Bridge, WeightedL1, get_penalty
+import numpy as np
+from sklearn.utils._param_validation import Interval, validate_params
+
+from ._validation import as_float_array, check_design, check_y_length
+from .families import Family, get_family
+from .penalties import SCAD, MCP, Bridge, Penalty, WeightedL1, get_penalty
 from .solver import _fit_fgsm, _fit_penalized
 
 __all__ = ["eps_max", "alpha_max", "fgsm_path", "penalized_path"]
 
+#: the estimators' constraints (:class:`companion.GeneralizedFGSM`), so that a bad argument gets
+#: the same message from a path, a threshold and an estimator
+_COMMON = {
+    "X": ["array-like", "sparse matrix"],
+    "y": ["array-like"],
+    "family": [str, Family],
+    "penalty": [str, Penalty],
+    "fit_intercept": ["boolean"],
+}
+_SOLVER = {
+    "tol": [Interval(Real, 0, None, closed="neither")],
+    "max_iter": [Interval(Integral, 1, None, closed="left")],
+}
+
 
 def _prep(X, y, family):
     fam = get_family(family)
-    X = np.ascontiguousarray(as_float_array(X, "X", ndim=2))
+    X = check_design(X, "X")
     y = fam.validate_y(y, "y")
     check_y_length(y, X.shape[0])
     return X, y, fam
@@ -63,6 +80,7 @@ def _bridge_threshold(pen):
     return None
 
 
+@validate_params(_COMMON, prefer_skip_nested_validation=True)
 def alpha_max(X, y, family="gaussian", penalty="l1", fit_intercept=True) -> float:
     r"""Smallest ``alpha`` with all slopes zero for :math:`\sum_i\ell_i + \alpha P(\beta)`:
     :math:`\max_j |X_j'\psi|/w_j`."""
@@ -71,12 +89,13 @@ def alpha_max(X, y, family="gaussian", penalty="l1", fit_intercept=True) -> floa
     b = _bridge_threshold(pen)
     if b is not None:
         return b
-    g = np.abs(X.T @ _score0(X, y, fam, fit_intercept))
+    g = np.abs(np.asarray(X.T @ _score0(X, y, fam, fit_intercept)))
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(g > 0, g / w, 0.0)
     return float(ratio.max(initial=0.0))
 
 
+@validate_params(_COMMON, prefer_skip_nested_validation=True)
 def eps_max(X, y, family="gaussian", penalty="l1", fit_intercept=True) -> float:
     r"""Smallest FGSM radius ``eps`` with all slopes zero: :math:`\max_j |X_j'\psi|/(w_j\lVert\psi\rVert_1)`."""
     X, y, fam = _prep(X, y, family)
@@ -88,7 +107,7 @@ def eps_max(X, y, family="gaussian", penalty="l1", fit_intercept=True) -> float:
     s = np.abs(psi).sum()
     if s == 0:
         return 0.0
-    g = np.abs(X.T @ psi)
+    g = np.abs(np.asarray(X.T @ psi))
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(g > 0, g / w, 0.0)
     return float(ratio.max(initial=0.0) / s)
@@ -116,6 +135,8 @@ def _path(X, y, grid, family, penalty, fit_intercept, tol, max_iter, fitter, nam
             "optimality_residual": resid}
 
 
+@validate_params({**_COMMON, **_SOLVER, "eps_grid": ["array-like"]},
+                 prefer_skip_nested_validation=True)
 def fgsm_path(X, y, eps_grid, family="gaussian", penalty="l1", fit_intercept=True, tol=1e-8,
               max_iter=200):
     """Generalized FGSM fits along ``eps_grid`` (in the given order; warm starts for convex penalties).
@@ -126,6 +147,8 @@ def fgsm_path(X, y, eps_grid, family="gaussian", penalty="l1", fit_intercept=Tru
     return _path(X, y, eps_grid, family, penalty, fit_intercept, tol, max_iter, _fit_fgsm, "eps_grid")
 
 
+@validate_params({**_COMMON, **_SOLVER, "alpha_grid": ["array-like"]},
+                 prefer_skip_nested_validation=True)
 def penalized_path(X, y, alpha_grid, family="gaussian", penalty="l1", fit_intercept=True, tol=1e-8,
                    max_iter=200):
     """Penalized-likelihood fits along ``alpha_grid`` (warm starts); same output as :func:`fgsm_path`

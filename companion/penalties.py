@@ -37,6 +37,9 @@ class Penalty:
     convex = True
     #: True when p(t) = w t exactly (a weighted L1 penalty: the solver's native form)
     is_l1_type = False
+    #: degree h of positive homogeneity, P(k beta) = k^h P(beta) for k > 0, or None; the solver
+    #: uses it to put every problem on a unit scale (scale-invariant stopping)
+    homogeneity = None
 
     def pointwise(self, t):  # pragma: no cover - abstract
         """Elementwise :math:`p_j(t_j)` for ``t >= 0``."""
@@ -92,6 +95,7 @@ class L1(Penalty):
 
     name = "l1"
     is_l1_type = True
+    homogeneity = 1.0
 
     def pointwise(self, t):
         return np.asarray(t, float).copy()
@@ -108,6 +112,7 @@ class WeightedL1(Penalty):
 
     name = "weighted_l1"
     is_l1_type = True
+    homogeneity = 1.0
 
     def __init__(self, weights):
         w = as_float_array(weights, "weights", ndim=1)
@@ -152,6 +157,7 @@ class Bridge(Penalty):
         self.r = check_scalar(r, "r", low=0.0, low_inclusive=False)
         self.convex = self.r >= 1.0
         self.is_l1_type = self.r == 1.0
+        self.homogeneity = self.r
 
     def pointwise(self, t):
         t = np.asarray(t, float)

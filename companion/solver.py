@@ -1,117 +1,39 @@
 r"""One solver engine for generalized FGSM training and for its penalized-likelihood twin.
 
-Objective (the intercept :math:`b_0` is free, :math:`\theta_i = b_0 + x_i'\beta`)
----------------------------------------------------------------------------------
+It minimises :math:`F(b_0, \beta) = \sum_i \phi_i(\theta_i, T(\beta)) + \alpha T(\beta)`,
+:math:`\theta_i = b_0 + x_i'\beta`, with the margin shift :math:`T = \sum_j w_j|\beta_j| + c`
+(L1 type) or :math:`T = \sum_j|\beta_j|^r` (bridge ``r > 1``): the twin (:math:`\phi_i =
+\ell(y_i, \theta_i)`), the softplus FGSM (Bernoulli) or the worst-sign FGSM (Gaussian,
+Poisson: :math:`\phi_i = \max\{\ell(y_i, \theta_i \pm \varepsilon T)\}`).  Methods: Newton in
+split variables with a box QP model, smoothing continuation with an exact face polish for the
+worst-sign FGSM, local linear approximation for concave penalties, working sets for many
+features or a sparse ``X`` (:mod:`companion._working_set`) and a unit-scale problem for the
+stopping rule.  The design is described on the book page *Adding a family or a penalty*
+(``book/extending.md``).
 
-.. math:: F(b_0, \beta) = \sum_i \phi_i(\theta_i, T(\beta)) + \alpha\, T(\beta)
-
-* penalized likelihood ("twin"): :math:`\phi_i = \ell(y_i, \theta_i)`, :math:`\alpha > 0`;
-* FGSM (``eps`` = :math:`\varepsilon`), :math:`\alpha = 0` and the worst sign of the margin shift:
-  Bernoulli :math:`\phi_i = \mathrm{softplus}(-\tilde y_i\theta_i + \varepsilon T)` (smooth);
-  Gaussian and Poisson :math:`\phi_i = \max\{\ell(y_i, \theta_i + \varepsilon T), \ell(y_i, \theta_i - \varepsilon T)\}`,
-  which for the Gaussian is :math:`(|r_i| + \varepsilon T)^2/2` and for any convex :math:`\ell` is the
-  worst case over the whole interval :math:`[\theta_i - \varepsilon T, \theta_i + \varepsilon T]`.
-  (The literal Poisson FGSM sign :math:`s = \mathrm{sign}(e^\theta - y)` makes the objective jump where
-  :math:`\theta = \log y`; the worst sign is the convex version and is what is minimized here.)
-
-with :math:`T(\beta) = \sum_j w_j|\beta_j| + c` (L1 type: L1, weighted L1, and every LLA step of a
-non-convex penalty, whose concave majorizer contributes the offset ``c``) or
-:math:`T(\beta) = \sum_j |\beta_j|^r` (bridge with ``r > 1``, smooth).
-
-Methods
--------
-* **L1 type** -- split variables :math:`\beta = u - v`, :math:`u, v \ge 0`; then
-  :math:`T = w'(u+v) + c` is linear and :math:`F` is a smooth convex function on a box (for the
-  max-type FGSM datafits after smoothing, see below).  Proximal (projected) Newton: the quadratic
-  model is assembled from one weighted Gram matrix :math:`\tilde X' D \tilde X` per iteration
-  (Gaussian: the constant :math:`\tilde X'\tilde X` is computed once and only a few rows are added)
-  plus rank-one terms in :math:`T`; the box-constrained model is minimised by coordinate descent
-  (numba) and the step is globalised by an Armijo line search on the true objective.  For the
-  Bernoulli datafit (FGSM and twin) the whole loop is one numba kernel
-  (:mod:`companion._solver_kernels`): one fused gradient pass, one Gram product (the previous
-  Hessian is reused after a step that cut the residual 100-fold; large problems take their first
-  Hessians from a row subsample) and one ``X beta`` per iteration, no pass for backtracking.
-* **max-type FGSM** (Gaussian, Poisson): the max of the two branches is replaced by the soft-max
-  :math:`\mu \log(e^{A/\mu} + e^{B/\mu})` (error at most :math:`\mu\log 2` per observation) and
-  :math:`\mu` is decreased geometrically with warm starts.  For the **Gaussian** the objective is
-  piecewise quadratic and after each stage an *exact active-set polish* is attempted: with the
-  zero-residual set :math:`Z`, the residual signs and the support/signs of :math:`\beta` read off the
-  smoothed solution, the problem on that face is an equality-constrained least-squares problem
-  (residuals :math:`r_i + \sigma_i\varepsilon T`, constraints :math:`r_Z = 0`), solved exactly; the
-  candidate is accepted only if it satisfies the full KKT conditions (multipliers of
-  :math:`r_Z = 0` in :math:`[-\varepsilon T, \varepsilon T]`, signs unchanged, zero coefficients
-  within their subgradient bounds).  The generic face (no residual pinned at 0) is tried first when
-  the smoothing band holds more observations than the face can pin, and residual signs that the
-  candidate contradicts are flipped and the face re-solved (a few primal active-set steps).
-  For the **Poisson** (L1 type) the same idea is carried to a smooth non-quadratic loss
-  (:func:`_kink_polish`): at the optimum a few observations (at most one per free parameter)
-  typically sit exactly at their kink :math:`f_i(\theta_i + \varepsilon T) = f_i(\theta_i -
-  \varepsilon T)`, where the subgradient is a convex combination :math:`w_i \in [0, 1]` of the two
-  branch gradients.  With the kink set, the branch of every other observation and the
-  support/signs of :math:`\beta` read off the smoothed solution, the KKT conditions on that face --
-  stationarity in :math:`(b_0, \beta_{\rm act})` and the kink equations, unknowns
-  :math:`(b_0, \beta_{\rm act}, w)` -- are solved by Newton (symmetric saddle-point Jacobian, the
-  soft-max weights as starting :math:`w`); branches the candidate contradicts are flipped (asked
-  a second time: pinned to the kink) and kink weights outside [0, 1] release their observation.
-  The candidate is accepted only under the full non-smooth KKT conditions (weights in [0, 1],
-  every other observation on its branch, signs unchanged, zero coefficients within their
-  subgradient bounds, :func:`_kkt_residual` at most ``tol``), which typically happens after the
-  first one to three smoothing stages with a residual at round-off level.  (Without the polish
-  the continuation had to drive ``mu`` towards ``1e-8`` with an observation in the kink band,
-  where the soft-max curvature ``1/mu`` confines Newton's quadratic model to a ``mu``-sized
-  neighbourhood and the Armijo test needs objective decreases below the round-off of the sum:
-  the iteration crawled until ``max_iter``.)  Intermediate smoothing levels are solved only to a
-  residual ``0.1 mu``.
-  For the **bridge** ``r > 1`` (Gaussian and Poisson, :func:`_bridge_polish`) the margin shift
-  :math:`T = \sum_j|\beta_j|^r` is smooth, so the face is only the kink set and the branches (no
-  support or signs): Newton solves stationarity in :math:`(b_0, \beta)` and the kink equations,
-  whose Jacobian gains the penalty curvature :math:`K\nabla^2 T`
-  (:math:`K = \partial F/\partial T`); for ``1 < r < 2`` coefficients near 0 are carried in power
-  coordinates (below).  Same active-set corrections and the same full-KKT acceptance (branches,
-  weights in [0, 1], :func:`_kkt_residual`); typically accepted after the first smoothing stage,
-  residual at round-off.  (Before, bridge FGSM fits were returned at the last smoothing level:
-  residuals up to 1e-4, and max_iter on problems with a kink observation or, for ``r`` near 1, a
-  tiny coefficient.)  If no polish is accepted the fit is returned at the final smoothing level
-  (``mu = 1e-10`` relative) and its optimality residual is reported.
-* **bridge r > 1** -- Newton on :math:`(b_0, \beta)` directly (:math:`T` is :math:`C^1`), Armijo line
-  search.  For ``r >= 2`` the curvature of :math:`|t|^r` is bounded (floored near 0 for the
-  solve).  For ``1 < r < 2`` it is unbounded at 0 and the optimum of a weakly relevant coefficient
-  is tiny (:math:`|\beta_j| = (|g_j|/(K r))^{1/(r-1)}`, e.g. ``1e-10`` for ``r = 1.2``), which
-  Newton in :math:`\beta` approached only linearly (max_iter, residuals up to 1e-3): a coefficient
-  whose penalty curvature dominates its Hessian diagonal moves in the *power coordinate*
-  :math:`u_j = \mathrm{sign}(\beta_j)|\beta_j|^{r-1}` (:func:`_power_newton`): the step is still
-  the Newton step in :math:`\beta` to first order (a descent direction), but taken along
-  :math:`\beta_j = \mathrm{sign}(u_j)|u_j|^{1/(r-1)}`, on which the stationarity
-  :math:`g_j + K r u_j = 0` of a coefficient near 0 is linear, and the Jacobian column
-  :math:`K r(r-1)|\beta_j|^{r-2}\,d\beta_j/du_j = K r` stays bounded.
-* **non-convex** (bridge ``r < 1``, SCAD, MCP) -- local linear approximation / MM: the concave
-  majorizer :math:`p(|t|) \le p(|t_k|) + p'(|t_k|)(|t| - |t_k|)` is kept *inside* the loss, so every
-  outer step is a weighted-L1 problem with offset ``c`` solved by the engine above; objective values
-  are non-increasing; coordinates with infinite weight stay at 0.  Started from the L1 fit; at most
-  ``max(100, max_iter)`` outer steps (a coefficient that shrinks to exactly 0 can take more than
-  100, e.g. a bridge ``r = 1/2`` twin near its threshold).
-
-Optimality residual
--------------------
-``optimality_residual`` is :math:`\lVert g\rVert_\infty / n` where :math:`g` is (an element of) the
-subdifferential of :math:`F` with minimal norm on the slope coordinates: for :math:`\beta_j = 0` the
-kink contributes :math:`[-K w_j, K w_j]` (soft-thresholding), and for observations at a kink of the
-max-type FGSM loss the convex weights of the two branches are chosen by bounded least squares on
-the intercept and active-coefficient equations.  Dividing by :math:`n` puts it on the scale of the
-average loss.  For LLA fits it is the residual of the last weighted-L1 problem (a fixed point of LLA
-is a stationary point of the non-convex objective).
+``optimality_residual`` is the largest entry of the minimal-norm subgradient divided by ``n``, on
+the unit-scale problem (``X`` and, for the Gaussian family, ``y`` divided by the powers of two
+nearest to their rms sizes); at kinks of the worst-sign loss the convex weights of the two
+branches are chosen by bounded least squares.  For LLA fits it is the residual of the last
+weighted-L1 problem.
 """
 from __future__ import annotations
 
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 from numba import njit
 from scipy.special import expit
 from sklearn.exceptions import ConvergenceWarning
 
 from ._solver_kernels import _assemble_split, _bern_l1_newton, _bern_pass, _cd_box_qp
+from ._working_set import solve_working_set
+from .families import get_family
 from .penalties import Bridge, get_penalty
+
+#: L1-type problems with more features than this (or a sparse X) are solved on working sets
+_WS_MIN_P = 200
 
 __all__ = ["FitResult", "_fit_fgsm", "_fit_penalized", "fgsm_objective", "penalized_objective"]
 
@@ -169,13 +91,6 @@ def _bern_value(X, ytil, b0, beta, epsT):
 # ----------------------------------------------------------------------------------------------
 # problem description
 # ----------------------------------------------------------------------------------------------
-_LINK0 = {
-    "gaussian": lambda m: m,
-    "bernoulli": lambda m: np.log(m / (1.0 - m)),
-    "poisson": lambda m: np.log(max(m, 1e-10)),
-}
-
-
 class _Problem:
     """Data of one convex sub-problem (see module docstring)."""
 
@@ -185,6 +100,7 @@ class _Problem:
         self.y = y
         self.n, self.p = X.shape
         self.family = family          # "gaussian" | "bernoulli" | "poisson"
+        self.fam = get_family(family)
         self.kind = kind              # "pen" | "bern" | "max"
         self.eps = float(eps)
         self.alpha = float(alpha)
@@ -217,17 +133,8 @@ class _Problem:
 
     # loss f and derivatives ------------------------------------------------------------------
     def _f(self, t):
-        y = self.y
-        if self.family == "gaussian":
-            return 0.5 * (y - t) ** 2, t - y, np.ones_like(t)
-        if self.family == "poisson":
-            with np.errstate(over="ignore"):
-                e = np.exp(t)
-            with np.errstate(invalid="ignore"):
-                return e - y * t, e - y, e
-        # bernoulli
-        s = expit(t)
-        return np.logaddexp(0.0, t) - y * t, s - y, s * (1.0 - s)
+        """Loss, first and second derivative of every observation (from the family)."""
+        return self.fam.derivatives(self.y, t)
 
     def phi(self, theta, T, mu, order=2):
         """Sum of phi and its derivatives (arrays over observations)."""
@@ -1210,6 +1117,27 @@ def _kkt_residual(pb, b0, beta, mu=0.0):
     if pb.kind != "max":
         val, gz, GT, *_ = pb.derivs(b0, beta, 0.0)
         return pb.smooth_kkt(beta, gz, GT)
+    return _kkt_parts(pb, b0, beta, mu)[0]
+
+
+def _dual_parts(pb, b0, beta):
+    """``(a, K)`` at a solution: the observation weights ``a`` (derivative of each loss term in
+    its linear predictor, kink observations at the convex weights of the minimal-norm
+    subgradient) and ``K = dF/dT``, so that the subgradient in a coefficient at 0 is
+    ``X_j'a + [-K w_j, K w_j]`` -- what a working-set solver checks for features outside its
+    set, one pass over ``X``."""
+    if pb.kind == "max":
+        _, a, K = _kkt_parts(pb, b0, beta, 0.0)
+        return a, K
+    theta = pb.theta(b0, beta)
+    val, f1, fT, *_ = pb.phi(theta, pb.T(beta), 0.0)
+    K = (float(np.sum(fT)) if fT is not None else 0.0) + pb.alpha
+    return f1, K
+
+
+def _kkt_parts(pb, b0, beta, mu=0.0):
+    """:func:`_kkt_residual` of a max-type FGSM problem, with the observation weights and
+    ``K = dF/dT`` of its minimal-norm subgradient (see :func:`_dual_parts`)."""
     from scipy.optimize import lsq_linear
 
     eps, n, p = pb.eps, pb.n, pb.p
@@ -1273,7 +1201,7 @@ def _kkt_residual(pb, b0, beta, mu=0.0):
         gv = gb + K0 * tg
     if gv.size:
         res = max(res, float(np.abs(gv).max()))
-    return res / n
+    return res / n, a, K0
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1365,17 +1293,13 @@ class FitResult:
 
 
 def _family_name(family):
-    from .families import get_family
     return get_family(family).name
 
 
 def _intercept0(y, family, fit_intercept):
     if not fit_intercept:
         return 0.0
-    m = float(np.mean(y))
-    if family == "bernoulli":
-        m = min(max(m, 1e-10), 1 - 1e-10)
-    return float(_LINK0[family](m))
+    return get_family(family).link(float(np.mean(y)))
 
 
 def _make_problem(X, y, family, mode, eps, alpha, fit_intercept, w=None, c=0.0, r=None, gram=None):
@@ -1399,10 +1323,72 @@ def _make_problem(X, y, family, mode, eps, alpha, fit_intercept, w=None, c=0.0, 
                     fit_intercept=fit_intercept, gram=gram)
 
 
+def _pow2(s):
+    """The power of two nearest to ``s`` (1 for 0, inf or nan): dividing by it is exact."""
+    if not (s > 0 and np.isfinite(s)):
+        return 1.0
+    return float(2.0 ** np.round(np.log2(s)))
+
+
+def _problem_scales(X, y, family, fit_intercept, pen):
+    """Scales ``(s_X, s_y)`` of a problem: powers of two nearest to the largest column rms of
+    ``X`` and (Gaussian) the rms of the centred ``y``; ``(1, 1)`` for a penalty that is not
+    positively homogeneous (SCAD, MCP), which has no scale-free form."""
+    if pen.homogeneity is None or X.shape[1] == 0:
+        return 1.0, 1.0
+    n = X.shape[0]
+    if sp.issparse(X):
+        colsq = np.asarray(X.multiply(X).sum(axis=0)).ravel()
+    else:
+        colsq = np.einsum("ij,ij->j", X, X)
+    sx = _pow2(np.sqrt(colsq.max() / n))
+    sy = 1.0
+    if family == "gaussian":
+        yc = y - y.mean() if fit_intercept else y
+        sy = _pow2(np.sqrt(np.mean(yc * yc)))
+    return sx, sy
+
+
 def _fit(X, y, strength, family, penalty, mode, fit_intercept, tol, max_iter, coef0=None,
          intercept0=None, max_outer=None, warn=True):
+    """Fit on the unit-scale problem and map the result back.
+
+    With ``X = s_X X'``, ``y = s_y y'`` (Gaussian) and a penalty homogeneous of degree ``h``, the
+    coefficients are ``beta = (s_y/s_X) beta'`` of the problem with ``eps' = eps s_y^(h-1)/s_X^h``
+    (FGSM) or ``alpha' = alpha s_y^(h-2)/s_X^h`` (twin); its objective is ``F/s_y^2`` and its
+    gradient in ``beta'`` is that in ``beta`` divided by ``s_X s_y``.  ``tol`` applies to the
+    unit-scale residual, so rescaling ``X`` or ``y`` rescales the fit and leaves the stopping
+    decision unchanged (exactly, for scale factors that are powers of two)."""
     family = _family_name(family)
     pen = get_penalty(penalty)
+    sx, sy = _problem_scales(X, y, family, fit_intercept, pen)
+    if sx == 1.0 and sy == 1.0:
+        res = _fit_unit(X, y, strength, family, pen, mode, fit_intercept, tol, max_iter, coef0,
+                        intercept0, max_outer, warn)
+        res.n_passes += 1.0
+        return res
+    h = pen.homogeneity
+    kappa = sy / sx
+    Xs = X * (1.0 / sx) if sx != 1.0 else X
+    ys = y / sy if sy != 1.0 else y
+    if mode == "fgsm":
+        strength_s = strength * sy ** (h - 1.0) / sx ** h
+    else:
+        strength_s = strength * sy ** (h - 2.0) / sx ** h
+    c0 = None if coef0 is None else np.asarray(coef0, float) / kappa
+    i0 = None if intercept0 is None else float(intercept0) / sy
+    res = _fit_unit(Xs, ys, strength_s, family, pen, mode, fit_intercept, tol, max_iter, c0, i0,
+                    max_outer, warn)
+    res.coef = res.coef * kappa
+    res.intercept = res.intercept * sy
+    res.objective = res.objective * sy * sy
+    res.objective_path = res.objective_path * sy * sy
+    res.n_passes += 2.0 if sx != 1.0 else 1.0
+    return res
+
+
+def _fit_unit(X, y, strength, family, pen, mode, fit_intercept, tol, max_iter, coef0=None,
+              intercept0=None, max_outer=None, warn=True):
     n, p = X.shape
     eps = strength if mode == "fgsm" else 0.0
     alpha = strength if mode != "fgsm" else 0.0
@@ -1411,24 +1397,38 @@ def _fit(X, y, strength, family, penalty, mode, fit_intercept, tol, max_iter, co
     beta = np.zeros(p) if coef0 is None else np.asarray(coef0, float).copy()
     passes = 0
     obj_path = []
+    # working sets for L1-type problems with many features or a sparse X; the smooth bridge
+    # r > 1 has no zeros to exploit (every coefficient is active) and works on a dense X
+    smooth_bridge = isinstance(pen, Bridge) and pen.r > 1
+    use_ws = (sp.issparse(X) or p > _WS_MIN_P) and not smooth_bridge
+    if sp.issparse(X) and smooth_bridge:
+        X = X.toarray()
 
     def full_objective(b0_, beta_):
-        th = X @ beta_ + b0_
+        th = np.asarray(X @ beta_) + b0_
         P = pen.value(beta_)
+        g = gram0 if gram0 is not None else np.zeros((1, 1))
         if mode == "fgsm":
-            pb0 = _make_problem(X, y, family, "fgsm", eps, 0.0, fit_intercept, gram=gram0)
+            pb0 = _make_problem(X, y, family, "fgsm", eps, 0.0, fit_intercept, gram=g)
             return pb0.phi(th, 0.0, 0.0, order=0) if eps == 0 else _shifted_sum(pb0, th, P)
         a_eff = 1.0 if hasattr(pen, "lam") else alpha
-        pb0 = _make_problem(X, y, family, "pen", 0.0, a_eff, fit_intercept, gram=gram0)
+        pb0 = _make_problem(X, y, family, "pen", 0.0, a_eff, fit_intercept, gram=g)
         return pb0.phi(th, P, 0.0, order=0)
 
     gram0 = None
-    if family == "gaussian":
+    if family == "gaussian" and not use_ws:
         X1 = np.column_stack((np.ones(n), X)) if fit_intercept else X
         gram0 = X1.T @ X1
         passes += 1
 
-    if pen.is_l1_type or (isinstance(pen, Bridge) and pen.r > 1):
+    if pen.is_l1_type and use_ws:
+        w = pen.weights(p) if hasattr(pen, "weights") else np.ones(p)
+        b0, beta, n_iter, conv, kkt, val, ps = solve_working_set(
+            X, y, family, mode, eps, alpha, fit_intercept, w, 0.0, b0, beta, tol, max_iter)
+        passes += ps
+        obj_path = [val]
+        minimizer = "global (convex problem)"
+    elif pen.is_l1_type or smooth_bridge:
         if pen.is_l1_type:
             w = pen.weights(p) if hasattr(pen, "weights") else np.ones(p)
             pb = _make_problem(X, y, family, mode, eps, alpha, fit_intercept, w=w, gram=gram0)
@@ -1454,11 +1454,15 @@ def _fit(X, y, strength, family, penalty, mode, fit_intercept, tol, max_iter, co
         # LLA / MM from the L1 fit (SCAD/MCP: L1 weighted by lam)
         if coef0 is None:
             w1 = np.full(p, pen.lam) if hasattr(pen, "lam") else np.ones(p)
-            pb = _make_problem(X, y, family, mode, eps, alpha if mode == "fgsm" else
-                               (alpha if not hasattr(pen, "lam") else 1.0), fit_intercept,
-                               w=w1, gram=gram0)
-            b0, beta, k0, _, _ = _solve_convex(pb, b0, beta, tol, max_iter)
-            passes += pb.passes
+            a1 = alpha if mode == "fgsm" else (alpha if not hasattr(pen, "lam") else 1.0)
+            if use_ws:
+                b0, beta, k0, _, _, _, ps = solve_working_set(
+                    X, y, family, mode, eps, a1, fit_intercept, w1, 0.0, b0, beta, tol, max_iter)
+                passes += ps
+            else:
+                pb = _make_problem(X, y, family, mode, eps, a1, fit_intercept, w=w1, gram=gram0)
+                b0, beta, k0, _, _ = _solve_convex(pb, b0, beta, tol, max_iter)
+                passes += pb.passes
         else:
             k0 = 0
         n_iter = k0
@@ -1473,20 +1477,28 @@ def _fit(X, y, strength, family, penalty, mode, fit_intercept, tol, max_iter, co
             max_outer = max(100, int(max_iter))
         for outer in range(max_outer):
             wts, c = pen.lla_weights(beta)
-            keep = np.flatnonzero(np.isfinite(wts))
-            Xk = np.ascontiguousarray(X[:, keep])
-            gk = None
-            if gram0 is not None:
-                idx = np.concatenate(([0], keep + 1)) if fit_intercept else keep
-                gk = gram0[np.ix_(idx, idx)]
-            pb = _make_problem(Xk, y, family, mode, strength_in if mode == "fgsm" else 0.0,
-                               strength_in if mode != "fgsm" else 0.0, fit_intercept,
-                               w=wts[keep], c=c if mode == "fgsm" else 0.0, gram=gk)
-            b0n, bk, k, convk, kkt = _solve_convex(pb, b0, beta[keep], tol, max_iter)
-            passes += pb.passes
+            s_f = strength_in if mode == "fgsm" else 0.0
+            s_p = strength_in if mode != "fgsm" else 0.0
+            c_f = c if mode == "fgsm" else 0.0
+            if use_ws:
+                b0n, betan, k, convk, kkt, _, ps = solve_working_set(
+                    X, y, family, mode, s_f, s_p, fit_intercept, wts, c_f, b0, beta, tol,
+                    max_iter)
+                passes += ps
+            else:
+                keep = np.flatnonzero(np.isfinite(wts))
+                Xk = np.ascontiguousarray(X[:, keep])
+                gk = None
+                if gram0 is not None:
+                    idx = np.concatenate(([0], keep + 1)) if fit_intercept else keep
+                    gk = gram0[np.ix_(idx, idx)]
+                pb = _make_problem(Xk, y, family, mode, s_f, s_p, fit_intercept, w=wts[keep],
+                                   c=c_f, gram=gk)
+                b0n, bk, k, convk, kkt = _solve_convex(pb, b0, beta[keep], tol, max_iter)
+                passes += pb.passes
+                betan = np.zeros(p)
+                betan[keep] = bk
             n_iter += k
-            betan = np.zeros(p)
-            betan[keep] = bk
             fn = full_objective(b0n, betan)
             if fn > obj_path[-1]:  # numerical safeguard: MM never increases the objective
                 fn_old = obj_path[-1]
@@ -1507,9 +1519,14 @@ def _fit(X, y, strength, family, penalty, mode, fit_intercept, tol, max_iter, co
                    f"{change:.2e}, optimality residual of the last weighted-L1 step {kkt:.2e}, "
                    f"tol={tol:g}); increase max_iter, or accept the current local fit.")
         else:
-            msg = (f"Solver did not converge (n_iter={n_iter}, optimality residual {kkt:.2e} > "
-                   f"tol={tol:g}); increase max_iter or tol.")
-        warnings.warn(msg, ConvergenceWarning, stacklevel=3)
+            if kkt > tol:
+                msg = (f"Solver did not converge (n_iter={n_iter}, relative optimality residual "
+                       f"{kkt:.2e} > tol={tol:g}); increase max_iter or tol.")
+            else:
+                msg = (f"Solver stopped at the iteration limit (n_iter={n_iter}) before its exact "
+                       f"non-smooth optimality check was met (relative optimality residual "
+                       f"{kkt:.2e}, tol={tol:g}); increase max_iter.")
+        warnings.warn(msg, ConvergenceWarning, stacklevel=4)
     return FitResult(coef=beta, intercept=float(b0), n_iter=int(n_iter), converged=bool(conv),
                      optimality_residual=float(kkt), minimizer=minimizer,
                      objective_path=np.asarray(obj_path), n_passes=float(passes),
@@ -1545,7 +1562,7 @@ def fgsm_objective(X, y, coef, intercept, eps, family="gaussian", penalty="l1"):
     family = _family_name(family)
     pen = get_penalty(penalty)
     pb = _make_problem(X, y, family, "fgsm", eps, 0.0, True, gram=np.zeros((1, 1)))
-    return pb.phi(X @ coef + intercept, pen.value(coef), 0.0, order=0)
+    return pb.phi(np.asarray(X @ coef) + intercept, pen.value(coef), 0.0, order=0)
 
 
 def penalized_objective(X, y, coef, intercept, alpha, family="gaussian", penalty="l1"):
@@ -1554,4 +1571,4 @@ def penalized_objective(X, y, coef, intercept, alpha, family="gaussian", penalty
     pen = get_penalty(penalty)
     a = 1.0 if hasattr(pen, "lam") else alpha
     pb = _make_problem(X, y, family, "pen", 0.0, a, True, gram=np.zeros((1, 1)))
-    return pb.phi(X @ coef + intercept, pen.value(coef), 0.0, order=0)
+    return pb.phi(np.asarray(X @ coef) + intercept, pen.value(coef), 0.0, order=0)

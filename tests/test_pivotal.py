@@ -140,7 +140,7 @@ def test_bad_inputs():
         pivotal_eps(X, noise="estimate")
     with pytest.raises(ValueError, match="noise must be <= 1"):
         pivotal_eps(X, noise=1.5)
-    with pytest.raises(TypeError, match="eps must be a number >= 0 or 'pivotal'"):
+    with pytest.raises(TypeError, match="'eps' parameter .* or a str among {'pivotal'}"):
         GeneralizedFGSM(eps="auto").fit(X, X[:, 0])
     with pytest.raises(ValueError, match="gaussian and bernoulli"):
         GeneralizedFGSM(family="poisson", eps="pivotal").fit(X, np.arange(30) % 3)
