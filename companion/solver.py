@@ -547,42 +547,77 @@ def _gaussian_polish(pb, b0, beta, mu):
         sigma = np.sign(r)
         sigma[sigma == 0] = 1.0
         sigma[Z] = 0.0
-        flipped = np.zeros(n, dtype=np.int8)
-        for _ in range(_POLISH_FLIPS + 1):
-            out = _gaussian_face(pb, act, sgn, Z, sigma, T)
-            if not isinstance(out, np.ndarray):
-                break
-            # a few residuals of the smoothed fit have the wrong sign: flip them and re-solve
-            # (primal active-set step on the piecewise quadratic; acceptance needs the full KKT);
-            # a residual that keeps flipping (third request) sits at the kink: pin it to 0 instead
-            if out.size > max(q, 0.01 * n):
-                out = None
-                break
-            again = out[flipped[out] >= 2]
-            new = out[flipped[out] < 2]
-            sigma[new] = -sigma[new]
-            flipped[new] += 1
-            if again.size:
-                Z = np.union1d(Z, again)
-                sigma[again] = 0.0
-                if Z.size > q:
-                    out = None
-                    break
-            out = None
+        out = _gaussian_face_search(pb, act, sgn, Z, sigma, T, q)
         if out is not None:
             return out
     return None
 
 
+def _gaussian_face_search(pb, act, sgn, Z, sigma, T, q):
+    """Active-set search over the faces of the piecewise quadratic, from the face ``(act, sgn, Z,
+    sigma)`` read off a smoothed or warm-start point.  A residual that comes out with the wrong
+    sign crosses its kink first, so it is pinned at 0 (flipped, when the face cannot pin more than
+    ``q`` residuals); a pinned residual whose multiplier leaves [-1, 1] is released with that
+    multiplier's sign; a coefficient that crosses zero leaves the support and a zero coefficient
+    outside its subgradient bounds enters it with the sign of its gradient.  Stops at the exact
+    minimiser (full KKT checked by :func:`_gaussian_face`), or after a repeated state."""
+    n, fi = pb.n, pb.fit_intercept
+    Z = np.asarray(Z, dtype=int)
+    act, sgn = np.asarray(act, dtype=int), np.asarray(sgn, float)
+    seen = set()
+    for _ in range(_POLISH_STEPS):
+        state = (act.tobytes(), np.flatnonzero(sgn < 0).tobytes(), Z.tobytes(),
+                 np.flatnonzero(sigma < 0).tobytes())
+        if state in seen:
+            return None
+        seen.add(state)
+        out = _gaussian_face(pb, act, sgn, Z, sigma, T)
+        if out is None:
+            return None
+        if isinstance(out, tuple) and not isinstance(out[0], str):
+            return out
+        q = len(act) + (1 if fi else 0)
+        if isinstance(out, tuple):
+            move, idx, sg = out
+            if move == "release":
+                Z = np.setdiff1d(Z, idx)
+                sigma[idx] = sg
+            elif move == "drop":
+                keep = ~np.isin(act, idx)
+                act, sgn = act[keep], sgn[keep]
+            else:  # add
+                order = np.argsort(np.concatenate((act, idx)), kind="stable")
+                act = np.concatenate((act, idx))[order]
+                sgn = np.concatenate((sgn, sg))[order]
+            if Z.size > len(act) + (1 if fi else 0):  # more pinned residuals than the face holds
+                return None
+            continue
+        if out.size > max(q, 0.01 * n):
+            return None
+        if Z.size + out.size <= q:
+            Z = np.union1d(Z, out)
+            sigma[out] = 0.0
+        else:
+            sigma[out] = -sigma[out]
+    return None
+
+
 #: intermediate smoothing stages stop at optimality residual _STAGE_TOL * mu
 _STAGE_TOL = 0.1
-#: residual-sign corrections tried per face in the Gaussian polish
+#: residual-sign corrections tried per face in the Poisson and bridge polishes
 _POLISH_FLIPS = 5
+#: active-set steps (pin, release or flip residuals) tried per face in the Gaussian polish
+_POLISH_STEPS = 40
+#: zero coefficients entering the support per step of the Gaussian face search
+_POLISH_ADD = 4
 
 
 def _gaussian_face(pb, act, sgn, Z, sigma, T):
     """Exact minimiser on the face (support ``act`` with signs ``sgn``, zero residuals ``Z``,
-    residual signs ``sigma``) if it satisfies the full KKT conditions, else None."""
+    residual signs ``sigma``) if it satisfies the full KKT conditions; else the residuals with the
+    wrong sign (an index array), ``("release", idx, signs)`` for pinned residuals whose multiplier
+    leaves [-1, 1], or None (singular system, a coefficient changing sign, a zero coefficient
+    outside its subgradient bounds)."""
     X, y, eps, w, c = pb.X, pb.y, pb.eps, pb.w, pb.c
     n, p = pb.n, pb.p
     fi = pb.fit_intercept
@@ -631,20 +666,21 @@ def _gaussian_face(pb, act, sgn, Z, sigma, T):
     beta_new[act] = bn
     # consistency checks
     if np.any(bn * sgn <= 0):
-        return None
+        return ("drop", act[bn * sgn <= 0], None)  # coefficients that crossed zero
     Tn = float(w[act] @ np.abs(bn)) + c
     rn = y - pb.theta(b0n, beta_new)
     out = np.ones(n, dtype=bool)
     out[Z] = False
     bad = out & (rn * sigma < -1e-12 * (1 + np.abs(y).max()))
     if np.any(bad):
-        return np.flatnonzero(bad)  # residual signs to flip (see _gaussian_polish)
+        return np.flatnonzero(bad)  # residuals to pin or flip (see _gaussian_face_search)
     if nz:
         if eps * Tn <= 0:
             return None
         sig_hat = -nu / (eps * Tn)
-        if np.any(np.abs(sig_hat) > 1.0 + 1e-9):
-            return None
+        over = np.abs(sig_hat) > 1.0 + 1e-9
+        if np.any(over):
+            return ("release", Z[over], np.sign(sig_hat[over]))
     # zero coefficients within their subgradient bounds
     qv = (np.abs(rn) + eps * Tn) * sigma
     if nz:
@@ -654,8 +690,10 @@ def _gaussian_face(pb, act, sgn, Z, sigma, T):
     if zero.size:
         pb.passes += zero.size / max(p, 1)
         gz = X[:, zero].T @ qv
-        if np.any(np.abs(gz) > eps * Kt * w[zero] * (1 + 1e-9) + 1e-13 * n):
-            return None
+        viol = np.abs(gz) - (eps * Kt * w[zero] * (1 + 1e-9) + 1e-13 * n)
+        if np.any(viol > 0):
+            worst = np.argsort(-viol, kind="stable")[:min(_POLISH_ADD, int(np.sum(viol > 0)))]
+            return ("add", zero[worst], np.sign(gz[worst]))
     return b0n, beta_new
 
 
@@ -1226,6 +1264,31 @@ def _zero_is_optimal(pb):
     return bool(np.all(g <= bound))
 
 
+#: smoothing level (relative) at which a warm-started continuation starts
+_WARM_MU = 1e-5
+
+
+def _polish(pb, b0, beta, mu, tol, scale):
+    """The family's exact face polish from the smoothed point ``(b0, beta)``: ``(b0, beta, kkt)``
+    when it returns a point no worse than the current one that meets ``tol``, else None."""
+    if pb.family == "gaussian" and pb.r is None:
+        pol = _gaussian_polish(pb, b0, beta, mu)
+    elif pb.family == "poisson" and pb.r is None:
+        pol = _kink_polish(pb, b0, beta, mu)
+    elif pb.r is not None:  # bridge r > 1, Gaussian or Poisson
+        pol = _bridge_polish(pb, b0, beta, mu)
+    else:
+        return None
+    if pol is None:
+        return None
+    b0p, betap = pol
+    if pb.objective(b0p, betap) <= pb.objective(b0, beta, 0.0) + 1e-12 * scale * pb.n:
+        kkt = _kkt_residual(pb, b0p, betap)
+        if kkt <= max(tol, 1e-12):
+            return b0p, betap, kkt
+    return None
+
+
 def _solve_convex(pb, b0, beta, tol, max_iter):
     """Solve one convex problem; returns b0, beta, n_iter, converged, kkt."""
     fast_bern = pb.family == "bernoulli" and pb.kind != "max" and pb.r is None
@@ -1250,23 +1313,19 @@ def _solve_convex(pb, b0, beta, tol, max_iter):
     mu = 1e-2 * scale
     mu_min = 1e-10 * scale
     k = 0
+    if pb.r is None and np.any(beta):
+        # a warm start (path, working set, LLA step) usually sits on the solution's face or next
+        # to it: try the exact polish there before the continuation
+        hit = _polish(pb, b0, beta, _WARM_MU * scale, tol, scale)
+        if hit is not None:
+            return hit[0], hit[1], k, True, hit[2]
     while True:
         # intermediate smoothing levels only serve to identify the face: solve them loosely
         stage_tol = tol if mu <= mu_min * 1.0001 else max(tol, _STAGE_TOL * mu)
         b0, beta, k, kkt, _ = newton(pb, b0, beta, mu, stage_tol, max_iter, it0=k)
-        pol = None
-        if pb.family == "gaussian" and pb.r is None:
-            pol = _gaussian_polish(pb, b0, beta, mu)
-        elif pb.family == "poisson" and pb.r is None:
-            pol = _kink_polish(pb, b0, beta, mu)
-        elif pb.r is not None:  # bridge r > 1, Gaussian or Poisson
-            pol = _bridge_polish(pb, b0, beta, mu)
-        if pol is not None:
-            b0p, betap = pol
-            if pb.objective(b0p, betap) <= pb.objective(b0, beta, 0.0) + 1e-12 * scale * pb.n:
-                kkt = _kkt_residual(pb, b0p, betap)
-                if kkt <= max(tol, 1e-12):
-                    return b0p, betap, k, True, kkt
+        hit = _polish(pb, b0, beta, mu, tol, scale)
+        if hit is not None:
+            return hit[0], hit[1], k, True, hit[2]
         if k >= max_iter or mu <= mu_min * 1.0001:
             break
         mu = max(mu * 0.03, mu_min)
