@@ -9,7 +9,9 @@ value down; each grid point is scored on the held-out fold by the mean deviance
 model, twice the log-loss for the logistic one), or by any scikit-learn scorer.  The chosen value
 maximises the mean fold score, or, with ``rule="1se"``, is the largest value whose mean score is
 within one standard error (fold standard deviation over :math:`\sqrt K`) of the best; the model is
-then refitted on all the data.
+then refitted on all the data.  A Bernoulli grid point at which some training fold is separated
+beyond the FGSM margin shift has no minimizer there (:func:`companion.solver._no_minimizer`): it
+scores NaN in that fold, its mean is NaN and it is never chosen.
 
 Default grid: ``n_grid`` values log-spaced from :func:`~companion.paths.eps_max` (or
 :func:`~companion.paths.alpha_max`) of the full data down to ``grid_ratio`` times it.
@@ -66,7 +68,9 @@ def _fold_scores(X, y01, y_orig, train, test, grid, fam_name, pen, fit_intercept
     thetas = Xt @ res["coefs"].T + res["intercepts"][None, :]
     out = np.empty(grid.size)
     for k in range(grid.size):
-        if scorer is None:
+        if res["no_minimizer"][k]:  # separable training fold: the fit is an arbitrary point
+            out[k] = np.nan
+        elif scorer is None:
             out[k] = -mean_deviance(fam_name, y01[test], thetas[:, k])
         else:
             est = template._fitted_copy(res["coefs"][k], res["intercepts"][k])
@@ -157,6 +161,9 @@ class _CVMixin:
         mean = S.mean(axis=1)
         std = S.std(axis=1, ddof=1) if K > 1 else np.zeros_like(mean)
         se = std / np.sqrt(K)
+        if np.all(np.isnan(mean)):
+            raise ValueError(f"every {name} of the grid leaves a training fold separable (no minimizer: "
+                             f"see the ConvergenceWarning of the base estimator); use larger {name} values")
         best = int(np.nanargmax(mean))
         if self.rule == "1se":
             ok = np.flatnonzero(mean >= mean[best] - se[best])

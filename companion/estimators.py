@@ -25,8 +25,11 @@ Mappings to other libraries (all with an intercept, unpenalized):
 The penalty acts on the slopes only; the intercept is neither penalized nor perturbed.
 Fitted attributes: ``coef_``, ``intercept_``, ``n_iter_``, ``converged_``,
 ``optimality_residual_`` (minimal-norm subgradient, inf-norm divided by ``n``, on the unit-scale
-problem, so that it does not change when ``X`` or ``y`` are rescaled; see :mod:`companion.solver`), ``minimizer_`` (``"global (convex problem)"`` or
-``"local (LLA from L1 start)"``), ``objective_`` and ``objective_path_`` (one value per LLA outer
+problem, so that it does not change when ``X`` or ``y`` are rescaled; see :mod:`companion.solver`),
+``minimizer_`` (``"global (convex problem)"``, ``"local (LLA from L1 start)"``, or ``"none
+(separable data)"`` when Bernoulli data are classified correctly beyond the FGSM margin shift:
+the objective then decreases without end as the coefficients grow, and the fit warns and sets
+``converged_ = False``), ``objective_`` and ``objective_path_`` (one value per LLA outer
 step; non-increasing), ``n_passes_`` (passes over ``X``), and for Bernoulli ``classes_``.
 
 ``predict`` returns the mean :math:`\mu = b'(\theta)` for Gaussian and Poisson, and class labels for

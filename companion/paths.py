@@ -123,16 +123,19 @@ def _path(X, y, grid, family, penalty, fit_intercept, tol, max_iter, fitter, nam
     intercepts = np.zeros(grid.size)
     n_iter = np.zeros(grid.size, dtype=int)
     resid = np.zeros(grid.size)
+    converged = np.zeros(grid.size, dtype=bool)
+    no_min = np.zeros(grid.size, dtype=bool)
     coef0, b00 = None, None
     for k, s in enumerate(grid):
         res = fitter(X, y, s, fam.name, pen, fit_intercept, tol, max_iter, coef0=coef0,
                      intercept0=b00)
         coefs[k], intercepts[k] = res.coef, res.intercept
         n_iter[k], resid[k] = res.n_iter, res.optimality_residual
+        converged[k], no_min[k] = res.converged, res.minimizer.startswith("none")
         if pen.convex:  # warm start (non-convex: every fit starts from its own L1 fit)
             coef0, b00 = res.coef, res.intercept
     return {"coefs": coefs, "intercepts": intercepts, name: grid, "n_iter": n_iter,
-            "optimality_residual": resid}
+            "optimality_residual": resid, "converged": converged, "no_minimizer": no_min}
 
 
 @validate_params({**_COMMON, **_SOLVER, "eps_grid": ["array-like"]},
@@ -141,8 +144,10 @@ def fgsm_path(X, y, eps_grid, family="gaussian", penalty="l1", fit_intercept=Tru
               max_iter=200):
     """Generalized FGSM fits along ``eps_grid`` (in the given order; warm starts for convex penalties).
 
-    Returns a dict with ``coefs`` (n_grid, p), ``intercepts`` (n_grid,), ``eps_grid``, ``n_iter``
-    and ``optimality_residual``.  Tip: pass the grid in decreasing order starting at
+    Returns a dict with ``coefs`` (n_grid, p), ``intercepts`` (n_grid,), ``eps_grid``, ``n_iter``,
+    ``optimality_residual``, ``converged`` and ``no_minimizer`` (Bernoulli data separated beyond
+    the margin shift: the objective has no minimizer at that value, see
+    :class:`~companion.estimators.GeneralizedFGSM`).  Tip: pass the grid in decreasing order starting at
     :func:`eps_max` (the path then starts at all-zero coefficients)."""
     return _path(X, y, eps_grid, family, penalty, fit_intercept, tol, max_iter, _fit_fgsm, "eps_grid")
 

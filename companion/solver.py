@@ -1408,8 +1408,49 @@ def _problem_scales(X, y, family, fit_intercept, pen):
     return sx, sy
 
 
+def _no_minimizer(X, y, res, strength, pen, mode):
+    r"""Certificate that a Bernoulli problem has no minimizer: every training point is classified
+    correctly with room to spare, :math:`\tilde y_i\theta_i - \varepsilon P(\beta) > 0` for all
+    :math:`i` (FGSM, ``P`` positively homogeneous of degree 1) or :math:`\tilde y_i\theta_i > 0`
+    (unpenalized fit).  Multiplying ``(intercept, coef)`` by ``c > 1`` then lowers every loss term,
+    so the objective decreases towards its infimum 0 without attaining it."""
+    if mode == "fgsm":
+        if not (pen.is_l1_type and pen.homogeneity == 1.0 and strength > 0):
+            return False
+        shift = strength * float(pen.value(res.coef))
+    elif strength == 0.0:
+        shift = 0.0
+    else:
+        return False
+    if not np.any(res.coef):
+        return False
+    margin = (2.0 * y - 1.0) * (np.asarray(X @ res.coef).ravel() + res.intercept)
+    return bool(np.min(margin) - shift > 0.0)
+
+
 def _fit(X, y, strength, family, penalty, mode, fit_intercept, tol, max_iter, coef0=None,
          intercept0=None, max_outer=None, warn=True):
+    """Fit (:func:`_fit_scaled`); a Bernoulli fit whose data admit no minimizer is marked not
+    converged, with a warning that says why (:func:`_no_minimizer`)."""
+    res = _fit_scaled(X, y, strength, family, penalty, mode, fit_intercept, tol, max_iter, coef0,
+                      intercept0, max_outer, warn)
+    if _family_name(family) == "bernoulli" and _no_minimizer(X, y, res, strength, get_penalty(penalty), mode):
+        res.converged = False
+        res.minimizer = "none (separable data)"
+        if warn:
+            what = "eps" if mode == "fgsm" else "alpha"
+            cause = ("beyond the margin shift eps * P(coef)" if mode == "fgsm"
+                     else "with a positive margin")
+            warnings.warn(
+                f"No minimizer: every training point is classified correctly {cause}, so scaling "
+                f"the coefficients up lowers the objective towards 0 without end; the fit stopped "
+                f"at an arbitrary point (|coef|_1 = {np.abs(res.coef).sum():.3g}). Increase {what}.",
+                ConvergenceWarning, stacklevel=4)
+    return res
+
+
+def _fit_scaled(X, y, strength, family, penalty, mode, fit_intercept, tol, max_iter, coef0=None,
+                intercept0=None, max_outer=None, warn=True):
     """Fit on the unit-scale problem and map the result back.
 
     With ``X = s_X X'``, ``y = s_y y'`` (Gaussian) and a penalty homogeneous of degree ``h``, the
