@@ -178,7 +178,10 @@ def latex_lines(expr: Any, width: int = LINE_WIDTH) -> str:
     (inside ``aligned``), a long row vector shown as a column."""
     if isinstance(expr, (list, tuple)):
         one = latex(expr)
-        if visible_width(one) <= width:
+        # side by side only without case blocks: visible_width measures each row of a cases block
+        # on its own, not two blocks next to each other
+        if visible_width(one) <= width and not any(isinstance(e, (sp.Basic, sp.MatrixBase))
+                                                   and e.has(sp.Piecewise) for e in expr):
             return one
     lines = _split(expr, width)
     if len(lines) == 1:
