@@ -228,7 +228,10 @@ def noise_direction(d: int = 2) -> Derivation:
         direction = beta.applyfunc(lambda b: sp.sign(b) * p(sp.Abs(b)) / sp.Abs(b))
         dtb = (direction.T * beta)[0]
         P = sum(p(sp.Abs(b)) for b in beta)
-        D.step(rf"{name}: direction $d$ and $d'\beta$", (direction.T, dtb))
+        # shown with beta_j sign(beta_j) written as |beta_j|; the check below uses dtb as computed
+        shown = dtb.subs({b * sp.sign(b): sp.Abs(b) for b in beta})
+        D.step(rf"{name}: direction $d$ and $d'\beta$ (with $\beta_j\,\mathrm{{sign}}(\beta_j) = \lvert\beta_j\rvert$)",
+               (direction.T, shown))
         D.add(check_equal(f"{name}: d'beta = P(beta) (all sign cases)", dtb, P, subs=sign_cases(beta, pos)))
     # SCAD / MCP: the pieces fit together (continuity of p and p') and p' is the published derivative
     for name, pen, der, knots in (("SCAD", scad_penalty(tt, lam, a), scad_derivative(tt, lam, a), (lam, a * lam)),
