@@ -13,7 +13,8 @@ each page; it waits for MathJax to typeset, then records
 * code, output and math blocks wider than the text column at 1400 px (their content does not fit:
   it is cut off or needs a horizontal scroll bar),
 * printed PASS/FAIL lines (lines of plain-text cell output that contain PASS or FAIL),
-* whether the page itself scrolls horizontally at 420 px, and the widest element that makes it so.
+* whether the page itself scrolls horizontally at 420 px, and the widest element that makes it so,
+* typeset math: MathJax containers, MathJax errors, and TeX commands left in the visible text.
 
 The counts are printed as a table (or as JSON with ``--json``).  ``tests/test_browser.py`` uses the
 same measurements (:func:`measure`) for its checks.
@@ -134,6 +135,17 @@ MEASURE_JS = r"""
         }
       });
     }
+    // typeset math: MathJax containers and errors, TeX commands left in the visible prose
+    out.mjx = document.querySelectorAll("mjx-container").length;
+    out.merror = document.querySelectorAll("mjx-merror").length;
+    var walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT, {acceptNode: function (n) {
+      return n.parentElement && n.parentElement.closest("script, style, pre, code, mjx-container, textarea")
+        ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT; }});
+    var leftover = {};
+    while (walker.nextNode()) {
+      (walker.currentNode.nodeValue.match(/\\[A-Za-z]{2,}/g) || []).forEach(function (m) { leftover[m] = 1; });
+    }
+    out.raw_tex = Object.keys(leftover).sort().slice(0, 10);
     var header = document.getElementById("pst-header");
     out.top_bar_visible = !!(header && header.offsetHeight > 0 && getComputedStyle(header).display !== "none");
     out.search_fields_visible = Array.prototype.filter.call(
@@ -301,6 +313,9 @@ def audit(html_dir: Path, pages: list[str] | None = None, jobs: int = 2) -> dict
             "top_bar_visible_1400": wide["top_bar_visible"],
             "search_fields_visible_1400": wide["search_fields_visible"],
             "paper_link": wide["paper_link"],
+            "mathjax_containers": wide["mjx"],
+            "mathjax_errors": wide["merror"],
+            "raw_tex": wide["raw_tex"],
             "details": {"overflow_1400": wide["overflow"], "uncaptioned": wide["uncaptioned"],
                         "figures": wide["figures"], "page_overflow_420": narrow["page_overflow"]},
         }
