@@ -234,11 +234,6 @@ def test_every_figure_has_a_caption(audit):
     assert not bad, "figures without a caption (use a captioned {glue:figure} with :name:):\n" + bad
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known, not yet fixed: about 25 result tables, code cells and benchmark outputs (and one sympy SCAD "
-    "expression) are 10-140% wider than the 784 px column at 1400 px; they scroll inside their own box "
-    "(custom.css) instead of being cut off. strict: the test fails as soon as they all fit, so the mark "
-    "must then be removed."))
 def test_no_block_wider_than_the_text_column_at_1400px(audit):
     bad = _offenders(audit, "overflow_1400", "overflow_1400")
     assert not bad, ("code, output or math blocks wider than the text column at 1400 px "

@@ -209,3 +209,86 @@ def test_non_binary_labels_are_rejected_everywhere():
                  lambda: PenalizedGLM(family="bernoulli").fit(X, y, check_input=False)):
         with pytest.raises(ValueError, match="y must hold two class labels"):
             call()
+
+
+# --------------------------------------------------------------------------- the Gaussian face search
+def test_gaussian_polish_finds_a_face_the_sign_flips_missed():
+    """Regression: a pivotal-eps data set of the choosing-eps chapter (t noise, sigma = 2,
+    replication 84) where two residuals sit at the kink and a third is -6.6e-7 off it.  The earlier
+    polish pinned the third and stopped at max_iter with residual 2.4e-9; the face search solves it,
+    and the solution satisfies the optimality conditions and agrees with Clarabel."""
+    from companion.designs import replication_rng
+    from companion.experiments import choosing_eps as ce
+    from companion.pivotal import pivotal_eps
+
+    d = ce._design(2.0, "t")
+    X, y = d.sample(200, replication_rng(d, 200, 84, ce.SEED))
+    eps = pivotal_eps(X, 0.05, noise="gaussian")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        m = GeneralizedFGSM(eps=eps, tol=1e-10).fit(X, y)
+    assert m.converged_ and m.optimality_residual_ <= 1e-10 and m.n_iter_ < 50
+    r = y - m.predict(X)
+    assert np.sum(np.abs(r) < 1e-9) >= 2          # residuals pinned at the kink
+    cp = pytest.importorskip("cvxpy")
+    b, b0 = cp.Variable(X.shape[1]), cp.Variable()
+    cp.Problem(cp.Minimize(cp.sum_squares(cp.abs(y - X @ b - b0) + eps * cp.norm1(b)) / 2)).solve(
+        solver="CLARABEL")
+    # Clarabel stops at its default gap tolerance on this degenerate (kinked) problem: the exact
+    # solution is at least as good and close to it
+    obj = lambda c, c0: S.fgsm_objective(X, y, c, c0, eps, "gaussian")
+    assert obj(m.coef_, m.intercept_) <= obj(b.value, float(b0.value)) * (1 + 1e-12)
+    assert np.max(np.abs(m.coef_ - b.value)) < 1e-3
+
+
+# --------------------------------------------------------------------------- no minimizer
+def _separable(n=60, p=5, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, p))
+    y = (X[:, 0] + 0.5 * X[:, 1] > 0).astype(float)   # separable with margin in l_inf
+    return X, y
+
+
+def test_separated_data_have_no_fgsm_minimizer_and_say_so():
+    X, y = _separable()
+    eps = 1e-3 * eps_max(X, y, "bernoulli")
+    with pytest.warns(ConvergenceWarning, match="No minimizer"):
+        m = GeneralizedFGSM(family="bernoulli", eps=eps).fit(X, y)
+    assert not m.converged_ and m.minimizer_ == "none (separable data)"
+    # the certificate, checked independently: doubling the fit lowers the objective
+    obj = lambda c, b: S.fgsm_objective(X, y, c, b, eps, "bernoulli")
+    assert obj(2 * m.coef_, 2 * m.intercept_) < obj(m.coef_, m.intercept_)
+    # a radius at which the margin shift beats every margin has a minimizer
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        big = GeneralizedFGSM(family="bernoulli", eps=0.5 * eps_max(X, y, "bernoulli")).fit(X, y)
+    assert big.converged_ and big.minimizer_.startswith("global")
+    assert np.min((2 * y - 1) * big.decision_function(X)) - 0.5 * eps_max(X, y, "bernoulli") * \
+        np.abs(big.coef_).sum() <= 0
+
+
+def test_unpenalized_logistic_fit_on_separated_data_says_so():
+    X, y = _separable()
+    with pytest.warns(ConvergenceWarning, match="No minimizer"):
+        m = PenalizedGLM(family="bernoulli", alpha=0.0).fit(X, y)
+    assert not m.converged_ and m.minimizer_.startswith("none")
+
+
+def test_paths_and_cv_skip_radii_without_a_minimizer():
+    from companion import GeneralizedFGSMCV
+
+    X, y = _separable(n=90)
+    top = eps_max(X, y, "bernoulli")
+    grid = top * np.array([0.6, 0.3, 1e-3])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        path = fgsm_path(X, y, grid, family="bernoulli")
+        cv = GeneralizedFGSMCV(family="bernoulli", eps_grid=grid, cv=3).fit(X, y)
+    assert path["no_minimizer"].tolist() == [False, False, True]
+    assert not path["converged"][-1]
+    assert np.all(np.isnan(cv.score_path_[-1])) and np.isnan(cv.cv_results_["mean_test_score"][-1])
+    assert cv.eps_ in grid[:2]
+    with pytest.raises(ValueError, match="separable"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            GeneralizedFGSMCV(family="bernoulli", eps_grid=top * np.array([1e-3, 1e-4]), cv=3).fit(X, y)
