@@ -10,8 +10,10 @@ best of ``--repeat`` runs; prints the ratio CV / manual (target: at most 0.5).
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 from sklearn.datasets import load_breast_cancer, load_diabetes
@@ -22,6 +24,9 @@ from threadpoolctl import threadpool_limits
 from companion import (GeneralizedFGSM, GeneralizedFGSMCV, PenalizedGLM, PenalizedGLMCV, alpha_max,
                        eps_max)
 from companion.cv import mean_deviance
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_estimators import _timeit  # noqa: E402  (same folder; also when loaded by path)
 from companion.families import get_family
 
 
@@ -49,12 +54,8 @@ def manual(kind, family, X, y, grid, splits):
 
 
 def cpu(f, repeat):
-    best, out = np.inf, None
-    for _ in range(repeat):
-        t = time.process_time()
-        out = f()
-        best = min(best, time.process_time() - t)
-    return best, out
+    """Best of ``repeat`` runs of ``f`` in CPU seconds; returns (seconds, result)."""
+    return _timeit(f, repeat, clock=time.process_time)
 
 
 def run(repeat=3, n_grid=20, grid_ratio=1e-2, folds=5):

@@ -20,8 +20,8 @@ References, all on the same ``X``:
 columns counts the fraction it reads).
 """
 import sys
-import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
@@ -30,14 +30,8 @@ from scipy.special import expit
 from companion.paths import eps_max
 from companion.solver import _fit_fgsm
 
-
-def _timeit(fn, repeat=3):
-    best, out = np.inf, None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t)
-    return best, out
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_estimators import _cvx, _timeit  # noqa: E402  (same folder; also when loaded by path)
 
 
 def _data(n, p, family, sparse=False, density=0.005, seed=0):
@@ -86,18 +80,6 @@ def _twin_skglm(X, y, K, family):
     if family == "gaussian":
         return Lasso(alpha=K / n, fit_intercept=True).fit(Xs, y).coef_
     return SparseLogisticRegression(alpha=K / n, fit_intercept=True).fit(Xs, y).coef_.ravel()
-
-
-def _cvx(X, y, eps, family):
-    import cvxpy as cp
-    n, p = X.shape
-    b, b0 = cp.Variable(p), cp.Variable()
-    if family == "gaussian":
-        obj = cp.sum_squares(cp.abs(y - X @ b - b0) + eps * cp.norm1(b)) / 2
-    else:
-        obj = cp.sum(cp.logistic(-cp.multiply(2 * y - 1, X @ b + b0) + eps * cp.norm1(b)))
-    cp.Problem(cp.Minimize(obj)).solve(solver="CLARABEL")
-    return b.value
 
 
 #: eps as a fraction of eps_max.  Logistic FGSM needs more than the linear model when p >> n: the
