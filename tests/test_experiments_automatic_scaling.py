@@ -64,11 +64,11 @@ def test_results_table_shape(result):
 
 
 def test_setting_lookup():
-    assert exp.setting("sqrt_lasso|2.0").name == "sqrt_lasso|2.0"
+    assert exp.spot_setting("sqrt_lasso|2.0").name == "sqrt_lasso|2.0"
     with pytest.raises(ValueError, match="noise level"):
-        exp.setting("fgsm|3.0")
+        exp.spot_setting("fgsm|3.0")
     with pytest.raises(ValueError, match="must start with"):
-        exp.setting("ridge|1.0")
+        exp.spot_setting("ridge|1.0")
 
 
 def test_sqrt_lasso_fixed_point_solves_its_problem():

@@ -93,12 +93,12 @@ def test_wald_matches_z_in_one_dimension():
 
 
 def test_setting_lookup():
-    s = exp.setting("twin|logistic, 50% positives")
+    s = exp.spot_setting("twin|logistic, 50% positives")
     assert s.name == "twin|logistic, 50% positives"
     with pytest.raises(ValueError, match="fgsm"):
-        exp.setting("lasso|logistic, 50% positives")
+        exp.spot_setting("lasso|logistic, 50% positives")
     with pytest.raises(ValueError, match="unknown setting label"):
-        exp.setting("fgsm|probit")
+        exp.spot_setting("fgsm|probit")
 
 
 def test_bootstrap_truth_is_the_mle():

@@ -31,7 +31,7 @@ from ..montecarlo import Setting, default_cache_dir, run_experiment
 
 __all__ = ["SIGMAS", "LAM0", "BETA0", "SCALES", "AutoScalingResult", "run", "fit_fgsm_l1",
            "fit_lasso", "fit_sqrt_lasso", "finite_n_fgsm_pq", "equivariance_check", "cache_dir", "resolve",
-           "setting", "results_table", "summarize", "config"]
+           "spot_setting", "results_table", "summarize", "config"]
 
 SIGMAS = (0.5, 1.0, 2.0, 4.0)
 LAM0 = 1.0
@@ -309,7 +309,7 @@ def _designs():
     return {s: linear_design(BETA0, sigma=s, name=f"sigma={s}") for s in SIGMAS}
 
 
-def setting(name: str) -> Setting:
+def spot_setting(name: str) -> Setting:
     """The :class:`~companion.montecarlo.Setting` called ``name`` (``"<estimator>|<sigma>"``), e.g. to
     recompute a committed spot check."""
     est, _, sig = name.partition("|")

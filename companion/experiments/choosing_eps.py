@@ -596,9 +596,13 @@ def summarize(r: ChoosingEpsResult) -> dict:
             "eps_mean": {law: r.eps_mean[law].tolist() for law in LAWS}}
 
 
-def spot_setting():
-    """The :class:`~companion.montecarlo.Setting` behind the ``spot`` entries."""
-    return _settings_a()[0]
+def spot_setting(name: str) -> Setting:
+    """The :class:`~companion.montecarlo.Setting` called ``name`` (a setting of the sigma x noise-law
+    Monte Carlo, e.g. ``"fgsm|gaussian|0.25"``), to recompute a committed spot check."""
+    for st in _settings_a() + _settings_b():
+        if st.name == name:
+            return st
+    raise ValueError(f"unknown setting name {name!r}; e.g. {_settings_a()[0].name!r}")
 
 
 def _config(r):

@@ -41,7 +41,7 @@ from ..report import verdict as report_verdict, verdict_table
 
 __all__ = ["run", "summarize", "config", "OracleResult", "DESIGN", "SCALES", "SEED", "FRESH_SEED", "fit_scad",
            "fit_bridge", "fit_bridge_rate", "fit_oracle", "lam_scad", "eps_bridge", "population_objective",
-           "population_support_bias", "setting_penalty", "settings", "formula_grid", "bias_slope"]
+           "population_support_bias", "setting_penalty", "settings", "spot_setting", "formula_grid", "bias_slope"]
 
 DESIGN = linear_design((1.0, 0.5, 0.0), noise="exponential", sigma=1.0, mean=1.0,
                        name="oracle: linear, Exp(1)-1 noise, X ~ N(1, I)")
@@ -168,6 +168,15 @@ def population_support_bias(setting, n, design=DESIGN):
     r2 = optimize.minimize(f, r1.x, method="Nelder-Mead",
                            options={"xatol": 1e-11, "fatol": 1e-16, "maxiter": 20000})
     return r2.x
+
+
+def spot_setting(name: str) -> Setting:
+    """The :class:`~companion.montecarlo.Setting` called ``name`` (one of :func:`settings`), to
+    recompute a committed spot check."""
+    for st in settings():
+        if st.name == name:
+            return st
+    raise ValueError(f"unknown setting name {name!r}; known: {[s.name for s in settings()]}")
 
 
 def settings(contrast=True):

@@ -42,7 +42,7 @@ from .automatic_scaling import SALT, _lean_fit, cache_dir, fit_fgsm_l1, fit_lass
 __all__ = ["LAM0", "SEED", "SEED_FRESH", "SCALES", "FEATURES", "EXTRAPOLATION_MODEL", "ALPHA", "EmpiricalDesign",
            "SignNeutralityResult", "SeedAnalysis", "Extrapolation", "designs", "breast_cancer_design",
            "empirical_quantities", "extrapolate", "fit_extrapolation", "gaussian_second_order", "gaussian_finite_n",
-           "populations", "setting", "run", "results_table", "summarize", "config"]
+           "populations", "spot_setting", "run", "results_table", "summarize", "config"]
 
 LAM0 = 1.0
 #: the seed the analysis (and its extrapolation model) was designed on
@@ -421,7 +421,7 @@ def populations(scale="quick"):
     return des, pqs, ns_of, names, fams
 
 
-def setting(name: str):
+def spot_setting(name: str):
     """The :class:`~companion.montecarlo.Setting` called ``name`` (``"fgsm|<label>"`` or
     ``"twin|<label>"``), e.g. to recompute a committed spot check."""
     est, _, label = name.partition("|")
