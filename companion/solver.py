@@ -731,39 +731,52 @@ def _kink_polish(pb, b0, beta, mu):
     diff = pb._f(theta + eps * T)[0] - pb._f(theta - eps * T)[0]
     if not np.all(np.isfinite(diff)):
         return None
+    z0 = np.concatenate(([b0], beta[act])) if fi else beta[act].copy()
+
+    def solve(Z, sigma, wz, z):
+        out = _kink_face(pb, act, sgn, Z, sigma, z0.copy() if z is None else z, wz)
+        return out if out is None or out[0] == "ok" else (*out[:3], out[3], out[4])
+
+    return _kink_face_search(diff, mu, q, n, solve)
+
+
+def _kink_face_search(diff, mu, q, n, solve):
+    """The active-set loop shared by the kink polishes (:func:`_kink_polish`, :func:`_bridge_polish`).
+
+    ``diff`` is :math:`f_i(\theta_i + \varepsilon T) - f_i(\theta_i - \varepsilon T)` at the smoothed
+    point, ``q`` the number of observations the face can pin at their kink.  Candidate faces: no
+    observation pinned (generic position), and the observations within the smoothing band (at most
+    ``q``, the closest to their kink).  ``solve(Z, sigma, wz, state)`` solves one face (``state``
+    is the previous face solution, None at the start) and returns None, ``("ok", b0, beta)``,
+    ``("flip", idx, None, state, wz)`` (observations on the wrong branch) or ``("drop", idx, w,
+    state, wz)`` (kink weights outside [0, 1]).  A branch is flipped once; an observation asked a
+    second time is pinned to its kink."""
     empty = np.zeros(0, dtype=int)
     cand = np.flatnonzero(np.abs(diff) < 30.0 * mu)
     if cand.size > q:
-        # more observations in the smoothing band than the face can pin: generic face first,
-        # then the q observations closest to their kink
         faces = [empty, cand[np.argsort(np.abs(diff[cand]))[:q]]]
     elif cand.size:
         faces = [cand, empty]
     else:
         faces = [empty]
-    z0 = np.concatenate(([b0], beta[act])) if fi else beta[act].copy()
     for Z in faces:
         sigma = np.where(diff >= 0, 1.0, -1.0)
         sigma[Z] = 0.0
         with np.errstate(over="ignore"):
             wz = expit(diff[Z] / max(mu, 1e-300))
-        z = z0.copy()
+        state = None
         flipped = np.zeros(n, dtype=np.int8)
         for _ in range(_POLISH_FLIPS + 1):
-            out = _kink_face(pb, act, sgn, Z, sigma, z, wz)
+            out = solve(Z, sigma, wz, state)
             if out is None:
                 break
-            kind = out[0]
-            if kind == "ok":
+            if out[0] == "ok":
                 return out[1], out[2]
-            z, wz = out[3], out[4]
-            idx = out[1]
+            kind, idx, wvals, state, wz = out
             if kind == "drop":
                 # kink weight outside [0, 1]: the observation leaves its kink for that branch
-                keep = np.ones(Z.size, dtype=bool)
-                for i, wi in zip(idx, out[2]):
-                    k = int(np.flatnonzero(Z == i)[0])
-                    keep[k] = False
+                keep = ~np.isin(Z, idx)
+                for i, wi in zip(idx, wvals):
                     sigma[i] = 1.0 if wi > 1.0 else -1.0
                 Z, wz = Z[keep], wz[keep]
                 continue
@@ -951,55 +964,13 @@ def _bridge_polish(pb, b0, beta, mu):
     diff = pb._f(theta + eps * T)[0] - pb._f(theta - eps * T)[0]
     if not np.all(np.isfinite(diff)):
         return None
-    empty = np.zeros(0, dtype=int)
-    cand = np.flatnonzero(np.abs(diff) < 30.0 * mu)
-    if cand.size > q:
-        # more observations in the smoothing band than the face can pin: generic face first,
-        # then the q observations closest to their kink
-        faces = [empty, cand[np.argsort(np.abs(diff[cand]))[:q]]]
-    elif cand.size:
-        faces = [cand, empty]
-    else:
-        faces = [empty]
-    for Z in faces:
-        sigma = np.where(diff >= 0, 1.0, -1.0)
-        sigma[Z] = 0.0
-        with np.errstate(over="ignore"):
-            wz = expit(diff[Z] / max(mu, 1e-300))
-        bz, bb = b0, beta
-        flipped = np.zeros(n, dtype=np.int8)
-        for _ in range(_POLISH_FLIPS + 1):
-            out = _bridge_face(pb, Z, sigma, bz, bb, wz)
-            if out is None:
-                break
-            kind = out[0]
-            if kind == "ok":
-                return out[1], out[2]
-            bz, bb, wz = out[3], out[4], out[5]
-            idx = out[1]
-            if kind == "drop":
-                # kink weight outside [0, 1]: the observation leaves its kink for that branch
-                keep = np.ones(Z.size, dtype=bool)
-                for i, wi in zip(idx, out[2]):
-                    k = int(np.flatnonzero(Z == i)[0])
-                    keep[k] = False
-                    sigma[i] = 1.0 if wi > 1.0 else -1.0
-                Z, wz = Z[keep], wz[keep]
-                continue
-            # kind == "flip": observations on the wrong side of their kink
-            if idx.size > max(q, 0.01 * n):
-                break
-            again = idx[flipped[idx] >= 1]
-            new = idx[flipped[idx] < 1]
-            sigma[new] = -sigma[new]
-            flipped[new] += 1
-            if again.size:
-                if Z.size + again.size > q:
-                    break
-                Z = np.concatenate((Z, again))
-                wz = np.concatenate((wz, np.full(again.size, 0.5)))
-                sigma[again] = 0.0
-    return None
+
+    def solve(Z, sigma, wz, state):
+        bz, bb = (b0, beta) if state is None else state
+        out = _bridge_face(pb, Z, sigma, bz, bb, wz)
+        return out if out is None or out[0] == "ok" else (*out[:3], (out[3], out[4]), out[5])
+
+    return _kink_face_search(diff, mu, q, n, solve)
 
 
 def _bridge_face(pb, Z, sigma, b0, beta, wz):
