@@ -13,6 +13,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from companion import GeneralizedFGSM, GeneralizedFGSMCV, PenalizedGLM, PenalizedGLMCV, eps_max
 from companion.cv import mean_deviance
 from companion.families import get_family
+from test_sklearn_checks import _expected_failed_checks  # the same expected failures as the base estimators
 
 
 def _data(n=80, p=6, seed=0, family="gaussian"):
@@ -120,13 +121,6 @@ def test_twin_rejects_scad():
 ESTIMATORS = [GeneralizedFGSMCV(n_grid=5, grid_ratio=0.05, cv=3),
               GeneralizedFGSMCV(family="bernoulli", n_grid=5, grid_ratio=0.05, cv=3),
               PenalizedGLMCV(n_grid=5, cv=3), PenalizedGLMCV(family="bernoulli", n_grid=5, cv=3)]
-
-
-def _expected_failed_checks(est):
-    if est._family_name_safe() != "bernoulli":
-        return {"check_regressors_no_decision_function":
-                "decision_function is the linear predictor for every family (book API)"}
-    return {}
 
 
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failed_checks)
