@@ -27,6 +27,7 @@ from numba import njit
 from scipy.special import expit
 from sklearn.exceptions import ConvergenceWarning
 
+from ._gaussian_warm import warm_search
 from ._solver_kernels import _assemble_split, _bern_l1_newton, _bern_pass, _cd_box_qp
 from ._working_set import solve_working_set
 from .families import get_family
@@ -551,6 +552,20 @@ def _gaussian_polish(pb, b0, beta, mu):
         if out is not None:
             return out
     return None
+
+
+def _gaussian_warm(pb, b0, beta):
+    """Exact minimiser from the exact solution ``(b0, beta)`` of a nearby problem (path, CV
+    grid, working-set or LLA step) by the active-set search with exact line searches of
+    :func:`companion._gaussian_warm.warm_search`; None when it fails."""
+    X = pb.X if pb.X.flags.c_contiguous else np.ascontiguousarray(pb.X)
+    try:
+        status, b0n, betan, _ = warm_search(X, pb.y, pb.gram, pb.w, float(pb.c), float(pb.eps),
+                                            int(pb.fit_intercept), float(b0), beta, 4 * _POLISH_STEPS)
+    except np.linalg.LinAlgError:  # a singular face
+        return None
+    pb.passes += 1.0
+    return (float(b0n), betan) if status == 1 else None
 
 
 def _gaussian_face_search(pb, act, sgn, Z, sigma, T, q):
@@ -1239,11 +1254,12 @@ def _zero_is_optimal(pb):
 _WARM_MU = 1e-5
 
 
-def _polish(pb, b0, beta, mu, tol, scale):
-    """The family's exact face polish from the smoothed point ``(b0, beta)``: ``(b0, beta, kkt)``
-    when it returns a point no worse than the current one that meets ``tol``, else None."""
+def _polish(pb, b0, beta, mu, tol, scale, warm=False):
+    """The family's exact face polish from the smoothed point ``(b0, beta)`` (``warm``: from the
+    exact solution of a nearby problem): ``(b0, beta, kkt)`` when it returns a point no worse
+    than the current one that meets ``tol``, else None."""
     if pb.family == "gaussian" and pb.r is None:
-        pol = _gaussian_polish(pb, b0, beta, mu)
+        pol = _gaussian_warm(pb, b0, beta) if warm else _gaussian_polish(pb, b0, beta, mu)
     elif pb.family == "poisson" and pb.r is None:
         pol = _kink_polish(pb, b0, beta, mu)
     elif pb.r is not None:  # bridge r > 1, Gaussian or Poisson
@@ -1287,7 +1303,7 @@ def _solve_convex(pb, b0, beta, tol, max_iter):
     if pb.r is None and np.any(beta):
         # a warm start (path, working set, LLA step) usually sits on the solution's face or next
         # to it: try the exact polish there before the continuation
-        hit = _polish(pb, b0, beta, _WARM_MU * scale, tol, scale)
+        hit = _polish(pb, b0, beta, _WARM_MU * scale, tol, scale, warm=True)
         if hit is not None:
             return hit[0], hit[1], k, True, hit[2]
     while True:

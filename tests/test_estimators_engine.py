@@ -241,6 +241,54 @@ def test_gaussian_polish_finds_a_face_the_sign_flips_missed():
     assert np.max(np.abs(m.coef_ - b.value)) < 1e-3
 
 
+@pytest.mark.parametrize("n,p,fit_intercept,seed,low", [(200, 50, True, 0, 1e-2),
+                                                        (200, 50, False, 1, 1e-2),
+                                                        (80, 150, True, 2, 1e-1),
+                                                        (442, 10, True, 3, 1e-2)])
+def test_gaussian_warm_path_is_exact_and_skips_the_continuation(n, p, fit_intercept, seed, low):
+    """Along a decreasing eps grid the linear FGSM fit starts from the previous exact solution and
+    the active-set search with exact line searches (companion._gaussian_warm) finishes it: every
+    grid point equals its cold fit, and none of the smoothing continuation's
+    Newton iteration (n_iter 0) at two thirds of the grid points or more, which is what makes a
+    warm path cheaper than cold refits.
+    (For p > n the grid stops at 0.1 eps_max: below it the fit approaches interpolation, where
+    cold fits do not converge either.)"""
+    X, y = _data(n, p, "gaussian", seed=seed)
+    top = eps_max(X, y, fit_intercept=fit_intercept)
+    grid = top * np.logspace(0, np.log10(low), 15)
+    path = fgsm_path(X, y, grid, fit_intercept=fit_intercept, tol=1e-10)
+    assert np.all(path["converged"]) and np.all(path["optimality_residual"] <= 1e-10)
+    for k, eps in enumerate(grid):
+        cold = S._fit_fgsm(X, y, eps, fit_intercept=fit_intercept, tol=1e-10)
+        assert np.max(np.abs(path["coefs"][k] - cold.coef)) <= 1e-8 * (1 + np.abs(cold.coef).max())
+        assert abs(path["intercepts"][k] - cold.intercept) <= 1e-8 * (1 + abs(cold.intercept))
+    assert np.mean(path["n_iter"][1:] == 0) >= 2 / 3
+
+
+def test_gaussian_warm_search_never_increases_the_objective_and_falls_back():
+    """The warm search from the solution at another eps returns a point no worse than its start;
+    from a start far from the solution (eps_max -> 0.01 eps_max) with a step budget of one it
+    fails (status 0) instead of returning a wrong point, and the fit falls back to the
+    continuation and still reaches the optimum."""
+    from companion._gaussian_warm import warm_search
+
+    X, y = _data(200, 50, "gaussian", seed=4)
+    top = eps_max(X, y)
+    a = S._fit_fgsm(X, y, 0.2 * top, tol=1e-10)
+    b = S._fit_fgsm(X, y, 0.15 * top, tol=1e-10)
+    pb = S._make_problem(X, y, "gaussian", "fgsm", 0.15 * top, 0.0, True, w=np.ones(50))
+    status, b0, beta, steps = warm_search(X, y, pb.gram, pb.w, 0.0, 0.15 * top, 1, a.intercept,
+                                          a.coef, 200)
+    assert status == 1 and steps >= 1
+    assert pb.objective(b0, beta) <= pb.objective(a.intercept, a.coef) + 1e-12
+    assert np.max(np.abs(beta - b.coef)) <= 1e-8
+    status1, *_ = warm_search(X, y, pb.gram, pb.w, 0.0, 0.15 * top, 1, a.intercept, a.coef, 1)
+    assert status1 == 0
+    far = S._fit_fgsm(X, y, 0.01 * top, tol=1e-10, coef0=a.coef, intercept0=a.intercept)
+    ref = S._fit_fgsm(X, y, 0.01 * top, tol=1e-10)
+    assert far.converged and np.max(np.abs(far.coef - ref.coef)) <= 1e-8
+
+
 # --------------------------------------------------------------------------- no minimizer
 def _separable(n=60, p=5, seed=0):
     rng = np.random.default_rng(seed)
