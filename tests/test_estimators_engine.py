@@ -248,11 +248,10 @@ def test_gaussian_polish_finds_a_face_the_sign_flips_missed():
 def test_gaussian_warm_path_is_exact_and_skips_the_continuation(n, p, fit_intercept, seed, low):
     """Along a decreasing eps grid the linear FGSM fit starts from the previous exact solution and
     the active-set search with exact line searches (companion._gaussian_warm) finishes it: every
-    grid point equals its cold fit, and none of the smoothing continuation's
-    Newton iteration (n_iter 0) at two thirds of the grid points or more, which is what makes a
-    warm path cheaper than cold refits.
-    (For p > n the grid stops at 0.1 eps_max: below it the fit approaches interpolation, where
-    cold fits do not converge either.)"""
+    grid point equals its cold fit, and at two thirds of the grid points or more no Newton
+    iteration of the smoothing continuation is needed (n_iter 0), which is what makes a warm
+    path cheaper than cold refits.  (For p > n the grid stops at 0.1 eps_max: below it the fit
+    approaches interpolation, where cold fits do not converge either.)"""
     X, y = _data(n, p, "gaussian", seed=seed)
     top = eps_max(X, y, fit_intercept=fit_intercept)
     grid = top * np.logspace(0, np.log10(low), 15)
