@@ -27,7 +27,7 @@ from numba import njit
 from scipy.special import expit
 from sklearn.exceptions import ConvergenceWarning
 
-from ._gaussian_warm import warm_search
+from ._gaussian_warm import _face_solve, warm_search
 from ._solver_kernels import _assemble_split, _bern_l1_newton, _bern_pass, _cd_box_qp
 from ._working_set import solve_working_set
 from .families import get_family
@@ -636,45 +636,17 @@ def _gaussian_face(pb, act, sgn, Z, sigma, T):
     X, y, eps, w, c = pb.X, pb.y, pb.eps, pb.w, pb.c
     n, p = pb.n, pb.p
     fi = pb.fit_intercept
-    q = len(act) + (1 if fi else 0)
-    # design on the face: columns (intercept, active)
-    Xa = X[:, act]
-    pb.passes += len(act) / max(p, 1)
-    Xs, Xay = (Xa.T @ np.column_stack((sigma, y))).T if len(act) else (np.zeros(0), np.zeros(0))
-    gsig = np.concatenate(([sigma.sum()], Xs)) if fi else Xs
-    gtil = np.concatenate(([0.0], w[act] * sgn)) if fi else w[act] * sgn
-    if pb.gram is not None:
-        idx = np.concatenate(([0], act + 1)) if fi else act
-        G = pb.gram[np.ix_(idx, idx)]
-    else:  # pragma: no cover - gaussian problems always carry the Gram matrix
-        X1 = np.column_stack((np.ones(n), Xa)) if fi else Xa
-        G = X1.T @ X1
-    Xty = (np.concatenate(([y.sum()], Xay)) if fi else Xay)
-    sy = float(sigma @ y)
-    # Q(z) = ||r||^2/2 + eps T sigma'r + n eps^2 T^2/2, r = y - X1 z, T = gtil'z + c
-    H = G - eps * (np.outer(gtil, gsig) + np.outer(gsig, gtil)) + n * eps * eps * np.outer(gtil, gtil)
-    grad0 = -Xty + eps * gtil * sy - eps * c * gsig + n * eps * eps * c * gtil
     nz = len(Z)
-    if nz:
-        C = X[Z][:, act]
-        if fi:
-            C = np.column_stack((np.ones(nz), C))
-        K = np.zeros((q + nz, q + nz))
-        K[:q, :q] = H
-        K[:q, q:] = C.T
-        K[q:, :q] = C
-        rhs = np.concatenate((-grad0, y[Z]))
-    else:
-        K = H
-        rhs = -grad0
+    pb.passes += len(act) / max(p, 1)
+    Xc = X if X.flags.c_contiguous else np.ascontiguousarray(X)
     try:
-        sol = np.linalg.solve(K, rhs)
+        z, nu, ok = _face_solve(Xc, y, pb.gram, w, float(c), float(eps), int(fi),
+                                np.asarray(act, dtype=np.int64), np.asarray(sgn, dtype=float),
+                                np.asarray(Z, dtype=np.int64), np.asarray(sigma, dtype=float))
     except np.linalg.LinAlgError:
         return None
-    if not np.all(np.isfinite(sol)):
+    if not ok:
         return None
-    z = sol[:q]
-    nu = sol[q:]
     b0n = z[0] if fi else 0.0
     bn = z[1:] if fi else z
     beta_new = np.zeros(p)
