@@ -49,8 +49,12 @@ def solve_working_set(X, y, family, mode, eps, alpha, fit_intercept, w, c, b0, b
     beta = np.where(free, beta, 0.0)
     passes = 0.0
 
+    # the Bernoulli L1 kernel works on sparse columns directly; the other families' restricted
+    # problems are dense
+    keep_sparse = sp.issparse(X) and family == "bernoulli"
+
     def restricted(W):
-        XW = _columns(X, W)
+        XW = X[:, W] if keep_sparse else _columns(X, W)
         return _make_problem(XW, y, family, mode, eps, alpha, fit_intercept, w=w[W], c=c)
 
     def violation(a, K):

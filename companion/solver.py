@@ -28,6 +28,7 @@ from scipy.special import expit
 from sklearn.exceptions import ConvergenceWarning
 
 from ._gaussian_warm import _face_solve, warm_search
+from ._sparse_newton import bern_l1_cd_newton
 from ._solver_kernels import _assemble_split, _bern_l1_newton, _bern_pass, _cd_box_qp
 from ._working_set import solve_working_set
 from .families import get_family
@@ -183,7 +184,7 @@ class _Problem:
         return val, f1, fT, f11, f1T, fTT
 
     def objective(self, b0, beta, mu=0.0):
-        if self.family == "bernoulli" and self.kind != "max":
+        if self.family == "bernoulli" and self.kind != "max" and not sp.issparse(self.X):
             self.passes += 1
             T = self.T(beta)
             return _bern_value(self.X, self.ytil, b0, beta, self.eps * T) + self.alpha * T
@@ -296,8 +297,20 @@ _SMALL_NP = 1 << 17
 
 
 def _bern_newton(pb, b0, beta, tol, max_iter, it0=0):
-    """Bernoulli datafit (FGSM or twin) with L1-type T: the whole loop in one numba kernel."""
+    """Bernoulli datafit (FGSM or twin) with L1-type T: the whole loop in one numba kernel
+    (a sparse X: coordinate descent on its columns, :mod:`companion._sparse_newton`)."""
     X = pb.X
+    if sp.issparse(X):
+        X = X.tocsc()
+        b0, beta, k, kkt, val, passes = bern_l1_cd_newton(
+            X.indptr, X.indices, np.asarray(X.data, dtype=np.float64),
+            np.asarray(pb.ytil, dtype=np.float64), np.asarray(pb.w, dtype=np.float64),
+            float(pb.c), float(pb.eps), float(pb.alpha), float(b0),
+            np.asarray(beta, dtype=np.float64), bool(pb.fit_intercept), float(tol), int(max_iter),
+            int(it0), _CD_SWEEPS)
+        pb.passes += passes
+        pb.last = (b0, beta, val)
+        return b0, beta, k, kkt, val
     if not (X.flags.c_contiguous and X.dtype == np.float64):
         X = np.ascontiguousarray(X, dtype=np.float64)
     small = pb.n * pb.p <= _SMALL_NP
@@ -1221,6 +1234,9 @@ def _zero_is_optimal(pb):
         bound = pb.eps * np.abs(psi).sum() * pb.w
     return bool(np.all(g <= bound))
 
+
+#: coordinate-descent sweeps per Newton step on a sparse design
+_CD_SWEEPS = 500
 
 #: smoothing level (relative) at which a warm-started continuation starts
 _WARM_MU = 1e-5
