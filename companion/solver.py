@@ -1267,8 +1267,9 @@ def _polish(pb, b0, beta, mu, tol, scale, warm=False):
 def _solve_convex(pb, b0, beta, tol, max_iter):
     """Solve one convex problem; returns b0, beta, n_iter, converged, kkt."""
     fast_bern = pb.family == "bernoulli" and pb.kind != "max" and pb.r is None
-    if fast_bern and not np.any(beta) and b0 == _intercept0(pb.y, pb.family, pb.fit_intercept):
-        # the kernel's first optimality test at the intercept-only point *is* the zero check
+    if fast_bern and (np.any(beta) or b0 == _intercept0(pb.y, pb.family, pb.fit_intercept)):
+        # the kernel's first optimality test at the intercept-only point *is* the zero check; from
+        # a warm start (working set, path) its Newton steps reach zero if zero is the solution
         pass
     elif _zero_is_optimal(pb):
         b0z = _intercept0(pb.y, pb.family, pb.fit_intercept)
