@@ -54,10 +54,11 @@ __all__ = ["Setting", "EstimatorFit", "MCResult", "run_experiment", "run_replica
 
 CACHE_VERSION = "mc-1"
 
-#: Modules whose source enters every cache key: a change to the families, penalties, solver or
-#: estimators invalidates cached fits even when the fit function itself is unchanged.
-_CODE_MODULES = ("_validation", "families", "penalties", "solver", "_solver_kernels", "estimators",
-                 "designs", "adversarial")
+#: Modules of the package that do not compute fits; the source of every other top-level module
+#: (families, penalties, solver and its kernels, working sets, estimators, designs, ...) enters
+#: every cache key, so a change to any of them invalidates cached fits even when the fit function
+#: itself is unchanged.
+_NON_FIT_MODULES = ("__init__", "book_index", "plotting", "report", "results")
 
 
 def default_cache_dir() -> Path:
@@ -72,11 +73,11 @@ def package_code_hash() -> str:
     """SHA-256 (first 16 hex digits) of the source of the modules that compute the fits."""
     h = hashlib.sha256()
     here = Path(__file__).resolve().parent
-    for name in _CODE_MODULES:
-        f = here / f"{name}.py"
-        if f.is_file():
-            h.update(name.encode())
-            h.update(f.read_bytes())
+    for f in sorted(here.glob("*.py")):
+        if f.stem in _NON_FIT_MODULES:
+            continue
+        h.update(f.stem.encode())
+        h.update(f.read_bytes())
     return h.hexdigest()[:16]
 SCALES = {
     "quick": {"reps": 200, "ns": (100, 400)},

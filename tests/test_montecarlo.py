@@ -207,6 +207,37 @@ def test_change_of_package_fitting_code_invalidates_the_cache(tmp_path, monkeypa
     assert edited.chunks_computed == 2 and edited.chunks_cached == 0
 
 
+def test_every_module_that_computes_fits_enters_the_code_hash(tmp_path, monkeypatch):
+    """Regression: the hash once listed its modules by hand and missed the working-set solver
+    added later, so an edit there reused stale cached fits.  Now an edit to any top-level module
+    except the presentation ones changes it."""
+    import shutil
+    from pathlib import Path
+
+    import companion.montecarlo as mc
+    src = Path(mc.__file__).resolve().parent
+    modules = sorted(f.stem for f in src.glob("*.py"))
+    assert {"solver", "_working_set", "_gaussian_warm", "_sparse_newton", "estimators"} <= set(modules)
+    copy = tmp_path / "companion"
+    shutil.copytree(src, copy, ignore=shutil.ignore_patterns("__pycache__", "experiments"))
+    monkeypatch.setattr(mc, "__file__", str(copy / "montecarlo.py"))
+
+    def digest():
+        mc.package_code_hash.cache_clear()
+        return mc.package_code_hash()
+
+    base = digest()
+    for name in modules:
+        f = copy / f"{name}.py"
+        text = f.read_text()
+        f.write_text(text + "\n# edited\n")
+        changed = digest() != base
+        f.write_text(text)
+        assert changed == (name not in mc._NON_FIT_MODULES), name
+    assert digest() == base
+    mc.package_code_hash.cache_clear()
+
+
 def test_default_cache_dir_honours_the_environment(monkeypatch, tmp_path):
     import companion.montecarlo as mc
     monkeypatch.delenv("COMPANION_CACHE_DIR", raising=False)

@@ -221,14 +221,11 @@ FLAT_SLOPE = -0.25
 
 
 def estimator_salt() -> str:
-    """Hash of the source of :mod:`companion.estimators` and :mod:`companion.solver`, mixed into the
-    cache keys so that cached fits are recomputed whenever the estimator code changes."""
-    import hashlib
-    import inspect
-
-    from .. import estimators, solver
-    src = inspect.getsource(estimators) + inspect.getsource(solver)
-    return hashlib.sha256(src.encode()).hexdigest()[:16]
+    """The package's code hash (:func:`companion.montecarlo.package_code_hash`: every module that
+    computes fits), mixed into the cache keys so that cached fits are recomputed whenever the
+    estimator code changes."""
+    from ..montecarlo import package_code_hash
+    return package_code_hash()
 
 
 def _cache_dir():
