@@ -328,13 +328,14 @@ def _bern_newton(pb, b0, beta, tol, max_iter, it0=0):
     return b0, beta, k, kkt, val
 
 
-def _split_newton(pb, b0, beta, mu, tol, max_iter, it0=0):
-    """Proximal Newton in split variables for L1-type T.  Returns b0, beta, iterations, kkt."""
-    if pb.family == "bernoulli" and pb.kind != "max":
-        return _bern_newton(pb, b0, beta, tol, max_iter, it0)
-    p = pb.p
-    fi = pb.fit_intercept
-    w = pb.w
+def _newton(pb, b0, beta, mu, tol, max_iter, it0, direction):
+    r"""The damped Newton template shared by the smooth(ed) problems: derivatives in
+    :math:`(\theta, T)` (:meth:`_Problem.derivs`), the optimality residual, a step from
+    ``direction`` and one Armijo backtracking search on the true objective.
+
+    ``direction(b0, beta, gz, GT, Hzz, hzT, hTT)`` returns None (no descent direction: stationary
+    up to round-off) or ``(dec, point)``: the directional derivative and the map
+    ``t -> (b0, beta)`` along the step.  Returns b0, beta, iterations, kkt, value."""
     k = it0
     kkt = np.inf
     val = None
@@ -344,9 +345,40 @@ def _split_newton(pb, b0, beta, mu, tol, max_iter, it0=0):
         if kkt <= tol or k >= max_iter:
             break
         k += 1
-        off = 1 if fi else 0
-        m = off + 2 * p
-        # gradient and Hessian in zeta = (b0, u, v)
+        step = direction(b0, beta, gz, GT, Hzz, hzT, hTT)
+        if step is None:
+            break
+        dec, point = step
+        t = 1.0
+        accepted = False
+        for _ in range(60):
+            b0n, betan = point(t)
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                vn = pb.objective(b0n, betan, mu)
+            if vn <= val + 1e-4 * t * dec or (vn <= val and t < 1e-8):
+                accepted = True
+                break
+            if t == 1.0 and vn - val <= 1e-13 * (1.0 + abs(val)):
+                accepted = True  # decrease below round-off of the objective: trust the model
+                break
+            t *= 0.5
+        if not accepted:
+            break
+        stalled = val - vn <= 1e-16 * abs(val) and t < 1e-6
+        b0, beta = b0n, betan
+        if stalled:
+            break
+    return b0, beta, k, kkt, val
+
+
+def _split_direction(pb):
+    r"""L1-type ``T``: the Newton model in the split variables :math:`(b_0, u, v)`,
+    :math:`\beta = u - v`, is a box-constrained QP, solved by coordinate descent."""
+    p, fi, w = pb.p, pb.fit_intercept, pb.w
+    off = 1 if fi else 0
+    m = off + 2 * p
+
+    def direction(b0, beta, gz, GT, Hzz, hzT, hTT):
         g, H = _assemble_split(gz, GT, Hzz, hzT, hTT, w, fi)
         x = np.empty(m)
         lb = np.zeros(m)
@@ -361,65 +393,36 @@ def _split_newton(pb, b0, beta, mu, tol, max_iter, it0=0):
         d, _ = _cd_box_qp(H, g, x, lb, 1e-13 * (1.0 + np.sqrt(np.abs(diag).max())), 2000)
         dec = float(g @ d)
         if dec >= 0:
-            # no descent direction from the model: stationary up to numerical precision
-            break
-        t = 1.0
-        accepted = False
-        for _ in range(60):
+            return None
+
+        def point(t):
             xn = x + t * d
-            b0n = xn[0] if fi else 0.0
-            betan = xn[off:off + p] - xn[off + p:]
-            vn = pb.objective(b0n, betan, mu)
-            if vn <= val + 1e-4 * t * dec or (vn <= val and t < 1e-8):
-                accepted = True
-                break
-            if t == 1.0 and vn - val <= 1e-13 * (1.0 + abs(val)):
-                accepted = True  # decrease below round-off of the objective: trust the model
-                break
-            t *= 0.5
-        if not accepted:
-            break
-        if val - vn <= 1e-16 * abs(val) and t < 1e-6:
-            b0, beta = b0n, betan
-            break
-        b0, beta = b0n, betan
-    return b0, beta, k, kkt, val
+            return (xn[0] if fi else 0.0), xn[off:off + p] - xn[off + p:]
+        return dec, point
+    return direction
+
+
+def _split_newton(pb, b0, beta, mu, tol, max_iter, it0=0):
+    """Proximal Newton in split variables for L1-type T.  Returns b0, beta, iterations, kkt."""
+    if pb.family == "bernoulli" and pb.kind != "max":
+        return _bern_newton(pb, b0, beta, tol, max_iter, it0)
+    return _newton(pb, b0, beta, mu, tol, max_iter, it0, _split_direction(pb))
 
 
 def _from_power(u, r):
-    """Coefficients from their power coordinates :math:`u = \\mathrm{sign}(\\beta)|\\beta|^{r-1}`
-    (``1 < r < 2``): :math:`\\beta = \\mathrm{sign}(u)|u|^{1/(r-1)}`."""
+    r"""Coefficients from their power coordinates :math:`u = \mathrm{sign}(\beta)|\beta|^{r-1}`
+    (``1 < r < 2``): :math:`\beta = \mathrm{sign}(u)|u|^{1/(r-1)}`."""
     with np.errstate(under="ignore"):
         return np.sign(u) * np.abs(u) ** (1.0 / (r - 1.0))
 
 
-def _smooth_newton(pb, b0, beta, mu, tol, max_iter, it0=0):
-    """Newton for the smooth bridge penalty (r > 1): on :math:`(b_0, \\beta)` for ``r >= 2``, with
-    power coordinates for the coefficients near 0 for ``1 < r < 2`` (:func:`_power_newton`).
+def _bridge_direction(pb):
+    r"""Smooth bridge ``T`` with ``r >= 2``: the Newton step in :math:`(b_0, \beta)` (a gradient
+    step if the Hessian is not positive definite along it)."""
+    r, fi = pb.r, pb.fit_intercept
+    off = 1 if fi else 0
 
-    In power coordinates :math:`u_j = \\mathrm{sign}(\\beta_j)|\\beta_j|^{r-1}` the step solves
-    :math:`J\\,d = -g` with :math:`J = H\\,\\mathrm{diag}(d\\beta/du)`: the Hessian of :math:`F` in
-    :math:`\\beta` times the Jacobian of :math:`\\beta(u)`, in which the unbounded curvature
-    :math:`K r(r-1)|\\beta_j|^{r-2}` of the penalty (:math:`K = \\partial F/\\partial T`) times
-    :math:`d\\beta_j/du_j` is the constant :math:`K r`.  The step is the Newton step in
-    :math:`\\beta` followed along the curve :math:`\\beta(u + t\\,d)` (a descent direction:
-    :math:`g'\\,\\mathrm{diag}(d\\beta/du)\\,d = -g'H^{-1}g`), and the stationarity of a coefficient
-    near 0, :math:`g_j + K r u_j = 0`, is linear in :math:`u_j`: coefficients whose optimum is tiny
-    (:math:`|\\beta_j| \\propto |g_j|^{1/(r-1)}`) converge quadratically instead of linearly."""
-    r = pb.r
-    if r < 2.0:
-        return _power_newton(pb, b0, beta, mu, tol, max_iter, it0)
-    fi = pb.fit_intercept
-    k = it0
-    kkt = np.inf
-    val = None
-    while True:
-        val, gz, GT, Hzz, hzT, hTT = pb.derivs(b0, beta, mu)
-        kkt = pb.smooth_kkt(beta, gz, GT)
-        if kkt <= tol or k >= max_iter:
-            break
-        k += 1
-        off = 1 if fi else 0
+    def direction(b0, beta, gz, GT, Hzz, hzT, hTT):
         a = np.abs(beta)
         tg = np.zeros_like(gz)
         tg[off:] = r * np.sign(beta) * a ** (r - 1.0)
@@ -437,48 +440,34 @@ def _smooth_newton(pb, b0, beta, mu, tol, max_iter, it0=0):
         if dec >= 0:
             d = -g
             dec = float(g @ d)
-        t = 1.0
-        accepted = False
-        for _ in range(60):
-            z = np.concatenate(([b0], beta)) if fi else beta.copy()
+        z = np.concatenate(([b0], beta)) if fi else beta.copy()
+
+        def point(t):
             zn = z + t * d
-            b0n = zn[0] if fi else 0.0
-            betan = zn[off:]
-            vn = pb.objective(b0n, betan, mu)
-            if vn <= val + 1e-4 * t * dec:
-                accepted = True
-                break
-            if t == 1.0 and vn - val <= 1e-13 * (1.0 + abs(val)):
-                accepted = True  # decrease below round-off of the objective: trust the model
-                break
-            t *= 0.5
-        if not accepted:
-            break
-        b0, beta = b0n, betan
-    return b0, beta, k, kkt, val
+            return (zn[0] if fi else 0.0), zn[off:]
+        return dec, point
+    return direction
 
 
-def _power_newton(pb, b0, beta, mu, tol, max_iter, it0=0):
-    """:func:`_smooth_newton` for 1 < r < 2.  A coefficient moves in power coordinates when the
-    penalty curvature :math:`K r(r-1)|\\beta_j|^{r-2}` is at least the rest of its Hessian diagonal
-    (near 0, where the curvature is unbounded), else along the straight line in :math:`\\beta_j`
-    (far from 0 the curve :math:`|u|^{1/(r-1)}` would overshoot for ``r`` near 1); the two
-    parametrisations agree to first order, so the step is the Newton step in :math:`\\beta`."""
-    r = pb.r
-    fi = pb.fit_intercept
+def _power_direction(pb, beta):
+    r"""Smooth bridge ``T`` with ``1 < r < 2``.  A coefficient moves in power coordinates
+    :math:`u_j = \mathrm{sign}(\beta_j)|\beta_j|^{r-1}` when the penalty curvature
+    :math:`K r(r-1)|\beta_j|^{r-2}` is at least the rest of its Hessian diagonal (near 0, where
+    the curvature is unbounded), else along the straight line in :math:`\beta_j` (far from 0 the
+    curve :math:`|u|^{1/(r-1)}` would overshoot for ``r`` near 1).  The step solves
+    :math:`J\,d = -g` with :math:`J = H\,\mathrm{diag}(d\beta/du)`, in which the unbounded
+    curvature times :math:`d\beta_j/du_j` is the constant :math:`K r`; the two parametrisations
+    agree to first order, so the step is the Newton step in :math:`\beta`, and the stationarity
+    of a coefficient near 0, :math:`g_j + K r u_j = 0`, is linear in :math:`u_j` (tiny optimal
+    coefficients converge quadratically instead of linearly).  The power coordinates of the
+    accepted point are kept between steps (exact even where ``beta`` underflows)."""
+    r, fi, p = pb.r, pb.fit_intercept, pb.p
     off = 1 if fi else 0
-    p = pb.p
     cols = np.arange(off, off + p)
-    k = it0
-    kkt = np.inf
-    val = None
-    u = np.sign(beta) * np.abs(beta) ** (r - 1.0)
-    while True:
-        val, gz, GT, Hzz, hzT, hTT = pb.derivs(b0, beta, mu)
-        kkt = pb.smooth_kkt(beta, gz, GT)
-        if kkt <= tol or k >= max_iter:
-            break
-        k += 1
+    state = {"u": np.sign(beta) * np.abs(beta) ** (r - 1.0)}
+
+    def direction(b0, beta, gz, GT, Hzz, hzT, hTT):
+        u = state["u"]
         a = np.abs(beta)
         tg = np.zeros_like(gz)
         tg[off:] = r * u
@@ -501,28 +490,24 @@ def _power_newton(pb, b0, beta, mu, tol, max_iter, it0=0):
             d = -D * g  # gradient step in the same coordinates
             dec = float(g @ (D * d))
             if not dec < 0:
-                break
+                return None
         db = d[off:]
-        t = 1.0
-        accepted = False
-        for _ in range(60):
-            b0n = b0 + t * d[0] if fi else 0.0
+
+        def point(t):
             un = u + t * db
             betan = np.where(pw, _from_power(un, r), beta + t * db)
-            un = np.where(pw, un, np.sign(betan) * np.abs(betan) ** (r - 1.0))
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                vn = pb.objective(b0n, betan, mu)
-            if vn <= val + 1e-4 * t * dec:
-                accepted = True
-                break
-            if t == 1.0 and vn - val <= 1e-13 * (1.0 + abs(val)):
-                accepted = True  # decrease below round-off of the objective: trust the model
-                break
-            t *= 0.5
-        if not accepted:
-            break
-        b0, beta, u = b0n, betan, un
-    return b0, beta, k, kkt, val
+            state["u"] = np.where(pw, un, np.sign(betan) * np.abs(betan) ** (r - 1.0))
+            return (b0 + t * d[0] if fi else 0.0), betan
+        return dec, point
+    return direction
+
+
+def _smooth_newton(pb, b0, beta, mu, tol, max_iter, it0=0):
+    r"""Newton for the smooth bridge penalty (r > 1): on :math:`(b_0, \beta)` for ``r >= 2``
+    (:func:`_bridge_direction`), with power coordinates for the coefficients near 0 for
+    ``1 < r < 2`` (:func:`_power_direction`)."""
+    direction = _bridge_direction(pb) if pb.r >= 2.0 else _power_direction(pb, beta)
+    return _newton(pb, b0, beta, mu, tol, max_iter, it0, direction)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -988,7 +973,7 @@ def _bridge_face(pb, Z, sigma, b0, beta, wz):
     at the start is carried in power coordinates :math:`u_j = \\mathrm{sign}(\\beta_j)
     |\\beta_j|^{r-1}` (its Jacobian column is multiplied by :math:`d\\beta_j/du_j`, which turns that
     curvature into :math:`K r`, and its stationarity becomes linear in :math:`u_j` near 0), the
-    others in :math:`\\beta_j` (see :func:`_power_newton`).
+    others in :math:`\\beta_j` (see :func:`_power_direction`).
 
     Returns ``("ok", b0, beta)`` if the solution satisfies the KKT conditions of the face,
     ``("flip", idx, None, b0, beta, wz)`` / ``("drop", idx, w_idx, b0, beta, wz)`` for an
