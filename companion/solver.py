@@ -1266,7 +1266,15 @@ def _solve_convex(pb, b0, beta, tol, max_iter):
     if pb.kind != "max":
         b0, beta, k, kkt, _ = newton(pb, b0, beta, 0.0, tol, max_iter)
         return b0, beta, k, kkt <= tol, kkt
-    # smoothing continuation for the max-type FGSM losses
+    return _continuation(pb, b0, beta, tol, max_iter, newton)
+
+
+def _continuation(pb, b0, beta, tol, max_iter, newton):
+    """Smoothing continuation for the max-type (worst-sign) FGSM losses, as a wrapper around a
+    Newton solver of the smoothed problem: the maximum of the two branches is replaced by the
+    soft-max at level ``mu``, which decreases geometrically; after each stage the family's exact
+    polish (:func:`_polish`) tries the face read off the smoothed solution.  A warm start tries
+    the polish first.  Returns b0, beta, n_iter, converged, kkt."""
     theta = pb.theta(b0, beta)
     T = pb.T(beta)
     A = pb._f(theta + pb.eps * T)[0]
@@ -1513,66 +1521,21 @@ def _fit_unit(X, y, strength, family, pen, mode, fit_intercept, tol, max_iter, c
         n_iter = k
     else:
         # LLA / MM from the L1 fit (SCAD/MCP: L1 weighted by lam)
+        solve = _weighted_l1_solver(X, y, family, mode, fit_intercept, gram0, use_ws, tol, max_iter)
+        strength_in = eps if mode == "fgsm" else (1.0 if hasattr(pen, "lam") else alpha)
+        s_f, s_p = (strength_in, 0.0) if mode == "fgsm" else (0.0, strength_in)
+        k0 = 0
         if coef0 is None:
             w1 = np.full(p, pen.lam) if hasattr(pen, "lam") else np.ones(p)
-            a1 = alpha if mode == "fgsm" else (alpha if not hasattr(pen, "lam") else 1.0)
-            if use_ws:
-                b0, beta, k0, _, _, _, ps = solve_working_set(
-                    X, y, family, mode, eps, a1, fit_intercept, w1, 0.0, b0, beta, tol, max_iter)
-                passes += ps
-            else:
-                pb = _make_problem(X, y, family, mode, eps, a1, fit_intercept, w=w1, gram=gram0)
-                b0, beta, k0, _, _ = _solve_convex(pb, b0, beta, tol, max_iter)
-                passes += pb.passes
-        else:
-            k0 = 0
-        n_iter = k0
-        obj_path = [full_objective(b0, beta)]
-        conv = False
-        kkt = np.inf
-        change = np.inf
-        strength_in = eps if mode == "fgsm" else (1.0 if hasattr(pen, "lam") else alpha)
+            b0, beta, k0, _, _, ps = solve(s_f, s_p, w1, 0.0, b0, beta)
+            passes += ps
         # LLA outer steps: at least 100, and max_iter when larger (so that the warning's advice,
         # increase max_iter, applies to the outer loop too)
         if max_outer is None:
             max_outer = max(100, int(max_iter))
-        for outer in range(max_outer):
-            wts, c = pen.lla_weights(beta)
-            s_f = strength_in if mode == "fgsm" else 0.0
-            s_p = strength_in if mode != "fgsm" else 0.0
-            c_f = c if mode == "fgsm" else 0.0
-            if use_ws:
-                b0n, betan, k, convk, kkt, _, ps = solve_working_set(
-                    X, y, family, mode, s_f, s_p, fit_intercept, wts, c_f, b0, beta, tol,
-                    max_iter)
-                passes += ps
-            else:
-                keep = np.flatnonzero(np.isfinite(wts))
-                Xk = np.ascontiguousarray(X[:, keep])
-                gk = None
-                if gram0 is not None:
-                    idx = np.concatenate(([0], keep + 1)) if fit_intercept else keep
-                    gk = gram0[np.ix_(idx, idx)]
-                pb = _make_problem(Xk, y, family, mode, s_f, s_p, fit_intercept, w=wts[keep],
-                                   c=c_f, gram=gk)
-                b0n, bk, k, convk, kkt = _solve_convex(pb, b0, beta[keep], tol, max_iter)
-                passes += pb.passes
-                betan = np.zeros(p)
-                betan[keep] = bk
-            n_iter += k
-            fn = full_objective(b0n, betan)
-            if fn > obj_path[-1]:  # numerical safeguard: MM never increases the objective
-                fn_old = obj_path[-1]
-                if fn - fn_old > 1e-10 * (1 + abs(fn_old)):
-                    break
-            change = np.max(np.abs(betan - beta), initial=0.0) + abs(b0n - b0)
-            b0, beta = b0n, betan
-            obj_path.append(min(fn, obj_path[-1]) if fn <= obj_path[-1] + 1e-10 * (1 + abs(fn)) else fn)
-            if change <= 1e-10 * (1 + np.max(np.abs(beta), initial=0.0)) and convk:
-                conv = True
-                break
-            if n_iter >= max_iter * 5:
-                break
+        b0, beta, n_iter, conv, kkt, change, obj_path, ps = _lla(
+            solve, pen, mode == "fgsm", s_f, s_p, full_objective, b0, beta, k0, max_outer, max_iter)
+        passes += ps
         minimizer = "local (LLA from L1 start)" if coef0 is None else "local (LLA from warm start)"
     if warn and not conv:
         if minimizer.startswith("local"):
@@ -1592,6 +1555,63 @@ def _fit_unit(X, y, strength, family, pen, mode, fit_intercept, tol, max_iter, c
                      optimality_residual=float(kkt), minimizer=minimizer,
                      objective_path=np.asarray(obj_path), n_passes=float(passes),
                      objective=float(obj_path[-1]))
+
+
+def _weighted_l1_solver(X, y, family, mode, fit_intercept, gram0, use_ws, tol, max_iter):
+    """``solve(eps, alpha, w, c, b0, beta)``: one weighted-L1 problem (``w = inf`` fixes a
+    coefficient at 0, ``c`` offsets ``T``) from ``(b0, beta)``, on working sets or with the dense
+    engine; returns ``b0, beta, n_iter, converged, kkt, passes``."""
+    p = X.shape[1]
+
+    def solve(eps, alpha, w, c, b0, beta):
+        if use_ws:
+            b0n, betan, k, conv, kkt, _, ps = solve_working_set(
+                X, y, family, mode, eps, alpha, fit_intercept, w, c, b0, beta, tol, max_iter)
+            return b0n, betan, k, conv, kkt, ps
+        keep = np.flatnonzero(np.isfinite(w))
+        Xk = np.ascontiguousarray(X[:, keep])
+        gk = None
+        if gram0 is not None:
+            idx = np.concatenate(([0], keep + 1)) if fit_intercept else keep
+            gk = gram0[np.ix_(idx, idx)]
+        pb = _make_problem(Xk, y, family, mode, eps, alpha, fit_intercept, w=w[keep], c=c, gram=gk)
+        b0n, bk, k, conv, kkt = _solve_convex(pb, b0, beta[keep], tol, max_iter)
+        betan = np.zeros(p)
+        betan[keep] = bk
+        return b0n, betan, k, conv, kkt, pb.passes
+    return solve
+
+
+def _lla(solve, pen, fgsm, s_f, s_p, full_objective, b0, beta, n_iter, max_outer, max_iter):
+    """Local linear approximation (MM) of a concave penalty, as a wrapper around any weighted-L1
+    ``solve`` (:func:`_weighted_l1_solver`): each outer step majorizes the penalty at the current
+    fit by the weighted L1 of :meth:`Penalty.lla_weights` (the offset ``c`` enters the FGSM margin
+    shift) and solves that convex problem from the current fit; the objective never increases.
+    Returns ``b0, beta, n_iter, converged, kkt, last change, objective path, passes``."""
+    obj_path = [full_objective(b0, beta)]
+    conv = False
+    kkt = np.inf
+    change = np.inf
+    passes = 0.0
+    for _ in range(max_outer):
+        wts, c = pen.lla_weights(beta)
+        b0n, betan, k, convk, kkt, ps = solve(s_f, s_p, wts, c if fgsm else 0.0, b0, beta)
+        passes += ps
+        n_iter += k
+        fn = full_objective(b0n, betan)
+        if fn > obj_path[-1]:  # numerical safeguard: MM never increases the objective
+            fn_old = obj_path[-1]
+            if fn - fn_old > 1e-10 * (1 + abs(fn_old)):
+                break
+        change = np.max(np.abs(betan - beta), initial=0.0) + abs(b0n - b0)
+        b0, beta = b0n, betan
+        obj_path.append(min(fn, obj_path[-1]) if fn <= obj_path[-1] + 1e-10 * (1 + abs(fn)) else fn)
+        if change <= 1e-10 * (1 + np.max(np.abs(beta), initial=0.0)) and convk:
+            conv = True
+            break
+        if n_iter >= max_iter * 5:
+            break
+    return b0, beta, n_iter, conv, kkt, change, obj_path, passes
 
 
 def _shifted_sum(pb, theta, P):
