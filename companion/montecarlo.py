@@ -34,7 +34,6 @@ import functools
 import hashlib
 import inspect
 import json
-import math
 import os
 import sys
 import tempfile

@@ -3,6 +3,7 @@ a BLAS path for large designs and row-subsampled early Hessians; all must give t
 import numpy as np
 import pytest
 
+import companion._newton as N
 import companion.solver as S
 
 
@@ -25,10 +26,10 @@ def test_bernoulli_kernel_paths_agree(monkeypatch, mode, fit_intercept):
     assert ref.converged and ref.optimality_residual <= 1e-10
     for lag in (0.0, 0.5):
         for stride_rows in (None, 1):
-            monkeypatch.setattr(S, "_SMALL_NP", 0)          # BLAS path
-            monkeypatch.setattr(S, "_LAG_RATIO", lag)
+            monkeypatch.setattr(N, "_SMALL_NP", 0)          # BLAS path
+            monkeypatch.setattr(N, "_LAG_RATIO", lag)
             if stride_rows is not None:                      # subsampled early Hessians
-                monkeypatch.setattr(S, "_SUB_MIN_ROWS", stride_rows)
+                monkeypatch.setattr(N, "_SUB_MIN_ROWS", stride_rows)
             res = fit(X, y, strength, "bernoulli", "l1", fit_intercept, tol=1e-10)
             assert res.converged and res.optimality_residual <= 1e-10
             np.testing.assert_allclose(res.coef, ref.coef, atol=1e-7)

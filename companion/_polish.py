@@ -1,0 +1,602 @@
+r"""Exact polishes of the worst-sign FGSM objectives (:mod:`companion.solver`): from a smoothed
+solution (or a warm start) they find the face of the non-smooth problem and solve its KKT
+equations exactly.  Gaussian: the piecewise quadratic, face by face (:func:`_gaussian_polish`,
+warm starts by :mod:`companion._gaussian_warm`); Poisson and the bridge penalty: Newton on the KKT
+equations of a face inside one shared active-set loop (:func:`_kink_face_search`)."""
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import expit
+
+from ._gaussian_warm import _face_solve, warm_search
+from ._newton import _from_power
+
+
+# ----------------------------------------------------------------------------------------------
+# Gaussian FGSM: exact active-set polish on the piecewise-quadratic objective
+# ----------------------------------------------------------------------------------------------
+def _gaussian_polish(pb, b0, beta, mu):
+    """Try to solve the face of the piecewise quadratic identified from a smoothed solution.
+
+    Returns (b0, beta) of the exact minimiser if the KKT conditions hold, else None."""
+    y, eps, w, c = pb.y, pb.eps, pb.w, pb.c
+    fi = pb.fit_intercept
+    theta = pb.theta(b0, beta)
+    r = y - theta
+    scale = 1.0 + np.abs(beta).max(initial=0.0)
+    act = np.flatnonzero(np.abs(beta) > 1e-9 * scale)
+    sgn = np.sign(beta[act])
+    T = float(w[act] @ np.abs(beta[act])) + c
+    q = len(act) + (1 if fi else 0)
+    empty = np.zeros(0, dtype=int)
+    if eps * T > 0:
+        # observations inside the smoothed kink: |A - B| = 2|r| eps T small relative to mu
+        kinkv = 2.0 * np.abs(r) * eps * T / max(mu, 1e-300)
+        cand = np.flatnonzero(kinkv < 30.0)
+        if cand.size > q:
+            # the band holds more observations than the face can pin to zero: generic position
+            # (no residual exactly 0, typical for n >> p) first, then the q smallest residuals
+            faces = [empty, cand[np.argsort(np.abs(r[cand]))[:q]]]
+        elif cand.size:
+            faces = [cand, empty]
+        else:
+            faces = [empty]
+    else:
+        faces = [empty]
+    for Z in faces:
+        sigma = np.sign(r)
+        sigma[sigma == 0] = 1.0
+        sigma[Z] = 0.0
+        out = _gaussian_face_search(pb, act, sgn, Z, sigma, T, q)
+        if out is not None:
+            return out
+    return None
+
+
+def _gaussian_warm(pb, b0, beta):
+    """Exact minimiser from the exact solution ``(b0, beta)`` of a nearby problem (path, CV
+    grid, working-set or LLA step) by the active-set search with exact line searches of
+    :func:`companion._gaussian_warm.warm_search`; None when it fails."""
+    X = pb.X if pb.X.flags.c_contiguous else np.ascontiguousarray(pb.X)
+    try:
+        status, b0n, betan, _ = warm_search(X, pb.y, pb.gram, pb.w, float(pb.c), float(pb.eps),
+                                            int(pb.fit_intercept), float(b0), beta, 4 * _POLISH_STEPS)
+    except np.linalg.LinAlgError:  # a singular face
+        return None
+    pb.passes += 1.0
+    return (float(b0n), betan) if status == 1 else None
+
+
+def _gaussian_face_search(pb, act, sgn, Z, sigma, T, q):
+    """Active-set search over the faces of the piecewise quadratic, from the face ``(act, sgn, Z,
+    sigma)`` read off a smoothed or warm-start point.  A residual that comes out with the wrong
+    sign crosses its kink first, so it is pinned at 0 (flipped, when the face cannot pin more than
+    ``q`` residuals); a pinned residual whose multiplier leaves [-1, 1] is released with that
+    multiplier's sign; a coefficient that crosses zero leaves the support and a zero coefficient
+    outside its subgradient bounds enters it with the sign of its gradient.  Stops at the exact
+    minimiser (full KKT checked by :func:`_gaussian_face`), or after a repeated state."""
+    n, fi = pb.n, pb.fit_intercept
+    Z = np.asarray(Z, dtype=int)
+    act, sgn = np.asarray(act, dtype=int), np.asarray(sgn, float)
+    seen = set()
+    for _ in range(_POLISH_STEPS):
+        state = (act.tobytes(), np.flatnonzero(sgn < 0).tobytes(), Z.tobytes(),
+                 np.flatnonzero(sigma < 0).tobytes())
+        if state in seen:
+            return None
+        seen.add(state)
+        out = _gaussian_face(pb, act, sgn, Z, sigma, T)
+        if out is None:
+            return None
+        if isinstance(out, tuple) and not isinstance(out[0], str):
+            return out
+        q = len(act) + (1 if fi else 0)
+        if isinstance(out, tuple):
+            move, idx, sg = out
+            if move == "release":
+                Z = np.setdiff1d(Z, idx)
+                sigma[idx] = sg
+            elif move == "drop":
+                keep = ~np.isin(act, idx)
+                act, sgn = act[keep], sgn[keep]
+            else:  # add
+                order = np.argsort(np.concatenate((act, idx)), kind="stable")
+                act = np.concatenate((act, idx))[order]
+                sgn = np.concatenate((sgn, sg))[order]
+            if Z.size > len(act) + (1 if fi else 0):  # more pinned residuals than the face holds
+                return None
+            continue
+        if out.size > max(q, 0.01 * n):
+            return None
+        if Z.size + out.size <= q:
+            Z = np.union1d(Z, out)
+            sigma[out] = 0.0
+        else:
+            sigma[out] = -sigma[out]
+    return None
+
+
+#: residual-sign corrections tried per face in the Poisson and bridge polishes
+_POLISH_FLIPS = 5
+#: active-set steps (pin, release or flip residuals) tried per face in the Gaussian polish
+_POLISH_STEPS = 40
+#: zero coefficients entering the support per step of the Gaussian face search
+_POLISH_ADD = 4
+
+
+def _gaussian_face(pb, act, sgn, Z, sigma, T):
+    """Exact minimiser on the face (support ``act`` with signs ``sgn``, zero residuals ``Z``,
+    residual signs ``sigma``) if it satisfies the full KKT conditions; else the residuals with the
+    wrong sign (an index array), ``("release", idx, signs)`` for pinned residuals whose multiplier
+    leaves [-1, 1], or None (singular system, a coefficient changing sign, a zero coefficient
+    outside its subgradient bounds)."""
+    X, y, eps, w, c = pb.X, pb.y, pb.eps, pb.w, pb.c
+    n, p = pb.n, pb.p
+    fi = pb.fit_intercept
+    nz = len(Z)
+    pb.passes += len(act) / max(p, 1)
+    Xc = X if X.flags.c_contiguous else np.ascontiguousarray(X)
+    try:
+        z, nu, ok = _face_solve(Xc, y, pb.gram, w, float(c), float(eps), int(fi),
+                                np.asarray(act, dtype=np.int64), np.asarray(sgn, dtype=float),
+                                np.asarray(Z, dtype=np.int64), np.asarray(sigma, dtype=float))
+    except np.linalg.LinAlgError:
+        return None
+    if not ok:
+        return None
+    b0n = z[0] if fi else 0.0
+    bn = z[1:] if fi else z
+    beta_new = np.zeros(p)
+    beta_new[act] = bn
+    # consistency checks
+    if np.any(bn * sgn <= 0):
+        return ("drop", act[bn * sgn <= 0], None)  # coefficients that crossed zero
+    Tn = float(w[act] @ np.abs(bn)) + c
+    rn = y - pb.theta(b0n, beta_new)
+    out = np.ones(n, dtype=bool)
+    out[Z] = False
+    bad = out & (rn * sigma < -1e-12 * (1 + np.abs(y).max()))
+    if np.any(bad):
+        return np.flatnonzero(bad)  # residuals to pin or flip (see _gaussian_face_search)
+    if nz:
+        if eps * Tn <= 0:
+            return None
+        sig_hat = -nu / (eps * Tn)
+        over = np.abs(sig_hat) > 1.0 + 1e-9
+        if np.any(over):
+            return ("release", Z[over], np.sign(sig_hat[over]))
+    # zero coefficients within their subgradient bounds
+    qv = (np.abs(rn) + eps * Tn) * sigma
+    if nz:
+        qv[Z] = eps * Tn * np.clip(sig_hat, -1.0, 1.0)
+    Kt = float(np.abs(rn).sum() + n * eps * Tn)
+    zero = np.setdiff1d(np.arange(p), act)
+    if zero.size:
+        pb.passes += zero.size / max(p, 1)
+        gz = X[:, zero].T @ qv
+        viol = np.abs(gz) - (eps * Kt * w[zero] * (1 + 1e-9) + 1e-13 * n)
+        if np.any(viol > 0):
+            worst = np.argsort(-viol, kind="stable")[:min(_POLISH_ADD, int(np.sum(viol > 0)))]
+            return ("add", zero[worst], np.sign(gz[worst]))
+    return b0n, beta_new
+
+
+# ----------------------------------------------------------------------------------------------
+# Poisson FGSM: exact face polish at the kinks of max(f(theta + eps T), f(theta - eps T))
+# ----------------------------------------------------------------------------------------------
+#: Newton iterations / step halvings (in total) of one face solve in the Poisson polish
+_FACE_NEWTON = 30
+_FACE_HALVINGS = 20
+
+
+def _kink_polish(pb, b0, beta, mu):
+    """Exact minimiser of the max-type FGSM objective (smooth convex loss, L1-type T) on the face
+    identified from a smoothed solution, or None.
+
+    The face is the support/signs of ``beta``, the set ``Z`` of observations sitting at the kink
+    :math:`f_i(\\theta_i + \\varepsilon T) = f_i(\\theta_i - \\varepsilon T)` and the branch of
+    every other observation.  On it the KKT conditions are smooth equations in
+    :math:`(z, w_Z)` (:func:`_kink_face`), solved by Newton from the smoothed solution (the
+    soft-max weights are the starting convex weights).  Branches the candidate contradicts are
+    flipped (an observation asked a second time is pinned to its kink), kink weights outside
+    [0, 1] release their observation to the branch they point at; acceptance needs the full
+    non-smooth KKT conditions (checked again by the caller with :func:`_kkt_residual`)."""
+    eps, w, c = pb.eps, pb.w, pb.c
+    n = pb.n
+    fi = pb.fit_intercept
+    scale = 1.0 + np.abs(beta).max(initial=0.0)
+    act = np.flatnonzero(np.abs(beta) > 1e-9 * scale)
+    sgn = np.sign(beta[act])
+    T = float(w[act] @ np.abs(beta[act])) + c
+    if not eps * T > 0:
+        return None
+    q = len(act) + (1 if fi else 0)
+    theta = pb.theta(b0, beta)
+    diff = pb._f(theta + eps * T)[0] - pb._f(theta - eps * T)[0]
+    if not np.all(np.isfinite(diff)):
+        return None
+    z0 = np.concatenate(([b0], beta[act])) if fi else beta[act].copy()
+
+    def solve(Z, sigma, wz, z):
+        out = _kink_face(pb, act, sgn, Z, sigma, z0.copy() if z is None else z, wz)
+        return out if out is None or out[0] == "ok" else (*out[:3], out[3], out[4])
+
+    return _kink_face_search(diff, mu, q, n, solve)
+
+
+def _kink_face_search(diff, mu, q, n, solve):
+    """The active-set loop shared by the kink polishes (:func:`_kink_polish`, :func:`_bridge_polish`).
+
+    ``diff`` is :math:`f_i(\theta_i + \varepsilon T) - f_i(\theta_i - \varepsilon T)` at the smoothed
+    point, ``q`` the number of observations the face can pin at their kink.  Candidate faces: no
+    observation pinned (generic position), and the observations within the smoothing band (at most
+    ``q``, the closest to their kink).  ``solve(Z, sigma, wz, state)`` solves one face (``state``
+    is the previous face solution, None at the start) and returns None, ``("ok", b0, beta)``,
+    ``("flip", idx, None, state, wz)`` (observations on the wrong branch) or ``("drop", idx, w,
+    state, wz)`` (kink weights outside [0, 1]).  A branch is flipped once; an observation asked a
+    second time is pinned to its kink."""
+    empty = np.zeros(0, dtype=int)
+    cand = np.flatnonzero(np.abs(diff) < 30.0 * mu)
+    if cand.size > q:
+        faces = [empty, cand[np.argsort(np.abs(diff[cand]))[:q]]]
+    elif cand.size:
+        faces = [cand, empty]
+    else:
+        faces = [empty]
+    for Z in faces:
+        sigma = np.where(diff >= 0, 1.0, -1.0)
+        sigma[Z] = 0.0
+        with np.errstate(over="ignore"):
+            wz = expit(diff[Z] / max(mu, 1e-300))
+        state = None
+        flipped = np.zeros(n, dtype=np.int8)
+        for _ in range(_POLISH_FLIPS + 1):
+            out = solve(Z, sigma, wz, state)
+            if out is None:
+                break
+            if out[0] == "ok":
+                return out[1], out[2]
+            kind, idx, wvals, state, wz = out
+            if kind == "drop":
+                # kink weight outside [0, 1]: the observation leaves its kink for that branch
+                keep = ~np.isin(Z, idx)
+                for i, wi in zip(idx, wvals):
+                    sigma[i] = 1.0 if wi > 1.0 else -1.0
+                Z, wz = Z[keep], wz[keep]
+                continue
+            # kind == "flip": observations on the wrong side of their kink
+            if idx.size > max(q, 0.01 * n):
+                break
+            again = idx[flipped[idx] >= 1]
+            new = idx[flipped[idx] < 1]
+            sigma[new] = -sigma[new]
+            flipped[new] += 1
+            if again.size:
+                if Z.size + again.size > q:
+                    break
+                Z = np.concatenate((Z, again))
+                wz = np.concatenate((wz, np.full(again.size, 0.5)))
+                sigma[again] = 0.0
+    return None
+
+
+def _kink_face(pb, act, sgn, Z, sigma, z, wz):
+    """Newton on the KKT equations of one face of the max-type FGSM objective.
+
+    Unknowns: ``z`` (intercept if fitted, active coefficients with signs ``sgn``, so that
+    :math:`T = \\tilde g'z + c` is linear) and the convex weights ``wz`` of the observations ``Z``
+    at their kink.  With :math:`\\pi_i = 1` (branch :math:`+`, ``sigma = 1``), 0 (branch
+    :math:`-`) or :math:`w_i` (``i`` in ``Z``) the equations are
+
+    * stationarity :math:`\\sum_i \\pi_i f_i'(\\theta_i + t)(\\tilde x_i + \\varepsilon\\tilde g)
+      + (1 - \\pi_i) f_i'(\\theta_i - t)(\\tilde x_i - \\varepsilon\\tilde g) = 0`,
+      :math:`t = \\varepsilon T`;
+    * kink :math:`f_i(\\theta_i + t) - f_i(\\theta_i - t) = 0` for ``i`` in ``Z``,
+
+    whose Jacobian is the symmetric saddle-point matrix of the Lagrangian (the gradient of the
+    kink equation is the derivative of the stationarity in :math:`w_i`).
+
+    Returns ``("ok", b0, beta)`` if the solution satisfies the full KKT conditions,
+    ``("flip", idx, None, z, wz)`` / ``("drop", idx, w_idx, z, wz)`` for an active-set change
+    (branches contradicted / kink weights outside [0, 1]), or None."""
+    X, eps, w, c = pb.X, pb.eps, pb.w, pb.c
+    n, p = pb.n, pb.p
+    fi = pb.fit_intercept
+    off = 1 if fi else 0
+    q = len(act) + off
+    nz = Z.size
+    Xa = X[:, act]
+    pb.passes += len(act) / max(p, 1)
+    gt = w[act] * sgn
+    gtil = np.concatenate(([0.0], gt)) if fi else gt
+    base = (sigma > 0).astype(float)
+
+    def X1t(v):
+        g = Xa.T @ v
+        return np.concatenate(([v.sum()], g)) if fi else g
+
+    def evaluate(z, wz):
+        th = Xa @ z[off:]
+        if fi:
+            th += z[0]
+        t = eps * (float(gt @ z[off:]) + c)
+        A, a1, a2 = pb._f(th + t)
+        B, b1, b2 = pb._f(th - t)
+        pi = base.copy()
+        pi[Z] = wz
+        f1 = pi * a1 + (1.0 - pi) * b1
+        fT = eps * (pi * a1 - (1.0 - pi) * b1)
+        G = X1t(f1) + gtil * fT.sum()
+        R = np.concatenate((G, (A - B)[Z]))
+        return R, (t, A, a1, a2, B, b1, b2, pi, f1, fT)
+
+    R, st = evaluate(z, wz)
+    if not np.all(np.isfinite(R)):
+        return None
+    nrm = float(np.linalg.norm(R))
+    halvings = 0
+    for _ in range(_FACE_NEWTON):
+        t, A, a1, a2, B, b1, b2, pi, f1, fT = st
+        pb.passes += len(act) / max(p, 1)
+        m2 = pi * a2 + (1.0 - pi) * b2
+        f1T = eps * (pi * a2 - (1.0 - pi) * b2)
+        XD = Xa * m2[:, None]
+        Hb = XD.T @ Xa
+        if fi:
+            H = np.empty((q, q))
+            H[0, 0] = m2.sum()
+            v = XD.sum(axis=0)
+            H[0, 1:] = v
+            H[1:, 0] = v
+            H[1:, 1:] = Hb
+        else:
+            H = Hb
+        hzT = X1t(f1T)
+        H = (H + np.outer(hzT, gtil) + np.outer(gtil, hzT)
+             + eps * eps * m2.sum() * np.outer(gtil, gtil))
+        if nz:
+            # rows: gradient of the kink equation A_i - B_i in z
+            XZ = np.column_stack((np.ones(nz), Xa[Z])) if fi else Xa[Z]
+            C = (a1 - b1)[Z][:, None] * XZ + np.outer(eps * (a1 + b1)[Z], gtil)
+            K = np.zeros((q + nz, q + nz))
+            K[:q, :q] = H
+            K[:q, q:] = C.T
+            K[q:, :q] = C
+        else:
+            K = H
+        try:
+            d = -np.linalg.solve(K, R)
+        except np.linalg.LinAlgError:
+            return None
+        if not np.all(np.isfinite(d)):
+            return None
+        # damped Newton on the residual norm (full steps near the solution); a face whose
+        # equations Newton cannot solve from this start is abandoned early (the polish is only
+        # an accelerator: the smoothing continuation goes on)
+        s = 1.0
+        while True:
+            zn = z + s * d[:q]
+            wn = wz + s * d[q:]
+            with np.errstate(over="ignore", invalid="ignore"):
+                Rn, stn = evaluate(zn, wn)
+            nn = float(np.linalg.norm(Rn)) if np.all(np.isfinite(Rn)) else np.inf
+            if nn <= (1.0 - 1e-4 * s) * nrm:
+                break
+            halvings += 1
+            if halvings > _FACE_HALVINGS:
+                break
+            s *= 0.5
+        if not nn <= nrm:
+            break  # no further decrease (round-off level, or the face is out of reach)
+        z, wz, R, st, nrm = zn, wn, Rn, stn, nn
+        if np.abs(s * d).max(initial=0.0) <= 1e-13 * (1.0 + np.abs(z).max(initial=0.0)):
+            break
+    t, A, a1, a2, B, b1, b2, pi, f1, fT = st
+    b0n = float(z[0]) if fi else 0.0
+    bn = z[off:]
+    beta_new = np.zeros(p)
+    beta_new[act] = bn
+    if np.any(bn * sgn <= 0):
+        return None
+    fscale = 1.0 + np.abs(A) + np.abs(B)
+    if nz and np.any(np.abs(A - B)[Z] > 1e-10 * fscale[Z]):
+        return None  # Newton did not reach the face
+    # branches: every observation outside Z on the side of its kink given by sigma
+    out = np.ones(n, dtype=bool)
+    out[Z] = False
+    bad = out & (sigma * (A - B) < -1e-12 * fscale)
+    if np.any(bad):
+        return "flip", np.flatnonzero(bad), None, z, wz
+    tolw = 1e-9
+    badw = (wz < -tolw) | (wz > 1.0 + tolw)
+    if np.any(badw):
+        return "drop", Z[badw], wz[badw], z, wz
+    # zero coefficients within their subgradient bounds [-K w_j, K w_j], K = dF/dT
+    Kt = float(fT.sum())
+    zero = np.setdiff1d(np.arange(p), act)
+    if zero.size:
+        pb.passes += zero.size / max(p, 1)
+        gz = X[:, zero].T @ f1
+        gsc = 1.0 + float(np.abs(f1).sum())
+        if np.any(np.abs(gz) > Kt * w[zero] * (1 + 1e-9) + 1e-12 * gsc):
+            return None
+    return "ok", b0n, beta_new
+
+
+# ----------------------------------------------------------------------------------------------
+# Gaussian and Poisson FGSM with the bridge penalty r > 1: exact polish at the kinks
+# ----------------------------------------------------------------------------------------------
+def _bridge_polish(pb, b0, beta, mu):
+    """Exact minimiser of the max-type FGSM objective with the smooth bridge margin shift
+    :math:`T = \\sum_j|\\beta_j|^r` (``r > 1``; Gaussian or Poisson) on the face identified from a
+    smoothed solution, or None.
+
+    As in :func:`_kink_polish`, the face is the set ``Z`` of observations at their kink and the
+    branch of every other observation; all coefficients are free (``T`` is smooth: no support or
+    sign pattern).  The KKT equations of the face are solved by Newton (:func:`_bridge_face`),
+    branches the candidate contradicts are flipped (an observation asked a second time is pinned
+    to its kink), kink weights outside [0, 1] release their observation; acceptance needs the full
+    non-smooth KKT conditions (checked again by the caller with :func:`_kkt_residual`)."""
+    eps = pb.eps
+    n, p = pb.n, pb.p
+    fi = pb.fit_intercept
+    T = pb.T(beta)
+    if not eps * T > 0:
+        return None
+    q = p + (1 if fi else 0)
+    theta = pb.theta(b0, beta)
+    diff = pb._f(theta + eps * T)[0] - pb._f(theta - eps * T)[0]
+    if not np.all(np.isfinite(diff)):
+        return None
+
+    def solve(Z, sigma, wz, state):
+        bz, bb = (b0, beta) if state is None else state
+        out = _bridge_face(pb, Z, sigma, bz, bb, wz)
+        return out if out is None or out[0] == "ok" else (*out[:3], (out[3], out[4]), out[5])
+
+    return _kink_face_search(diff, mu, q, n, solve)
+
+
+def _bridge_face(pb, Z, sigma, b0, beta, wz):
+    """Newton on the KKT equations of one face of the max-type FGSM objective with
+    :math:`T = \\sum_j |\\beta_j|^r`, ``r > 1``.
+
+    The equations are those of :func:`_kink_face` with :math:`\\nabla T = (0, r\\,\\mathrm{sign}
+    (\\beta)|\\beta|^{r-1})` (zero for the intercept): stationarity :math:`S = \\tilde X'f_1 +
+    K\\nabla T = 0` (:math:`K = \\sum_i \\partial\\phi_i/\\partial T`) and the kink equations
+    :math:`f_i(\\theta_i + t) - f_i(\\theta_i - t) = 0` for ``i`` in ``Z``; unknowns the intercept,
+    the coefficients and the convex weights ``wz`` of the kink observations.  The Jacobian is the
+    symmetric saddle-point matrix of :func:`_kink_face` plus the penalty curvature
+    :math:`K\\nabla^2 T`.  For ``1 < r < 2`` a coefficient whose penalty curvature
+    :math:`K r(r-1)|\\beta_j|^{r-2}` (unbounded at 0) is at least the rest of its Hessian diagonal
+    at the start is carried in power coordinates :math:`u_j = \\mathrm{sign}(\\beta_j)
+    |\\beta_j|^{r-1}` (its Jacobian column is multiplied by :math:`d\\beta_j/du_j`, which turns that
+    curvature into :math:`K r`, and its stationarity becomes linear in :math:`u_j` near 0), the
+    others in :math:`\\beta_j` (see :func:`_power_direction`).
+
+    Returns ``("ok", b0, beta)`` if the solution satisfies the KKT conditions of the face,
+    ``("flip", idx, None, b0, beta, wz)`` / ``("drop", idx, w_idx, b0, beta, wz)`` for an
+    active-set change (branches contradicted / kink weights outside [0, 1]), or None."""
+    X, eps, r = pb.X, pb.eps, pb.r
+    n, p = pb.n, pb.p
+    fi = pb.fit_intercept
+    off = 1 if fi else 0
+    q = p + off
+    cols = np.arange(off, q)
+    nz = Z.size
+    base = (sigma > 0).astype(float)
+    pw = np.zeros(p, dtype=bool)  # coefficients in power coordinates (fixed after the 1st step)
+
+    def X1t(vec):
+        g = X.T @ vec
+        return np.concatenate(([vec.sum()], g)) if fi else g
+
+    def coefs(v):
+        b = v[off:].copy()
+        b[pw] = _from_power(b[pw], r)
+        return b
+
+    def evaluate(v, wz):
+        bt = coefs(v)
+        th = X @ bt
+        if fi:
+            th += v[0]
+        gT = np.zeros(q)
+        gT[off:] = r * np.sign(bt) * np.abs(bt) ** (r - 1.0)
+        gT[off:][pw] = r * v[off:][pw]  # exact even where beta underflows
+        t = eps * float(np.sum(np.abs(bt) ** r))
+        A, a1, a2 = pb._f(th + t)
+        B, b1, b2 = pb._f(th - t)
+        pi = base.copy()
+        pi[Z] = wz
+        f1 = pi * a1 + (1.0 - pi) * b1
+        fT = eps * (pi * a1 - (1.0 - pi) * b1)
+        K = float(fT.sum())
+        R = np.concatenate((X1t(f1) + gT * K, (A - B)[Z]))
+        nrm = float(np.linalg.norm(R)) if np.all(np.isfinite(R)) else np.inf
+        return R, nrm, (bt, gT, K, A, a1, a2, B, b1, b2, pi, f1)
+
+    v = np.concatenate(([b0], beta)) if fi else np.array(beta, dtype=float)
+    with np.errstate(over="ignore", invalid="ignore"):
+        R, nrm, st = evaluate(v, wz)
+    if not np.isfinite(nrm):
+        return None
+    halvings = 0
+    for it in range(_FACE_NEWTON):
+        bt, gT, K, A, a1, a2, B, b1, b2, pi, f1 = st
+        pb.passes += 1
+        m2 = pi * a2 + (1.0 - pi) * b2
+        f1T = eps * (pi * a2 - (1.0 - pi) * b2)
+        XD = X * m2[:, None]
+        Hb = XD.T @ X
+        if fi:
+            H = np.empty((q, q))
+            H[0, 0] = m2.sum()
+            vv = XD.sum(axis=0)
+            H[0, 1:] = vv
+            H[1:, 0] = vv
+            H[1:, 1:] = Hb
+        else:
+            H = Hb
+        hzT = X1t(f1T)
+        H = H + np.outer(hzT, gT) + np.outer(gT, hzT) + eps * eps * m2.sum() * np.outer(gT, gT)
+        a = np.abs(bt)
+        with np.errstate(divide="ignore"):
+            pc = K * r * (r - 1.0) * a ** (r - 2.0)  # K T''(beta), unbounded at 0 for r < 2
+        if it == 0 and r < 2.0:
+            pw = pc >= np.diag(H)[off:]
+            v[off:][pw] = np.sign(bt[pw]) * a[pw] ** (r - 1.0)
+        Dv = np.ones(q)
+        Dv[off:][pw] = a[pw] ** (2.0 - r) / (r - 1.0)
+        J = H * Dv[None, :]
+        J[cols, cols] += np.where(pw, K * r, pc)
+        if nz:
+            # rows: gradient of the kink equation A_i - B_i
+            XZ = np.column_stack((np.ones(nz), X[Z])) if fi else X[Z]
+            C = (a1 - b1)[Z][:, None] * XZ + np.outer(eps * (a1 + b1)[Z], gT)
+            Kmat = np.zeros((q + nz, q + nz))
+            Kmat[:q, :q] = J
+            Kmat[:q, q:] = C.T
+            Kmat[q:, :q] = C * Dv[None, :]
+        else:
+            Kmat = J
+        try:
+            d = -np.linalg.solve(Kmat, R)
+        except np.linalg.LinAlgError:
+            return None
+        if not np.all(np.isfinite(d)):
+            return None
+        # damped Newton on the residual norm (full steps near the solution)
+        s = 1.0
+        while True:
+            vn = v + s * d[:q]
+            wn = wz + s * d[q:]
+            with np.errstate(over="ignore", invalid="ignore"):
+                Rn, nn, stn = evaluate(vn, wn)
+            if nn <= (1.0 - 1e-4 * s) * nrm:
+                break
+            halvings += 1
+            if halvings > _FACE_HALVINGS:
+                break
+            s *= 0.5
+        if not nn <= nrm:
+            break  # no further decrease (round-off level, or the face is out of reach)
+        v, wz, R, st, nrm = vn, wn, Rn, stn, nn
+        if np.abs(s * d).max(initial=0.0) <= 1e-13 * (1.0 + np.abs(v).max(initial=0.0)):
+            break
+    bt, gT, K, A, a1, a2, B, b1, b2, pi, f1 = st
+    b0n = float(v[0]) if fi else 0.0
+    fscale = 1.0 + np.abs(A) + np.abs(B)
+    if nz and np.any(np.abs(A - B)[Z] > 1e-10 * fscale[Z]):
+        return None  # Newton did not reach the face
+    # branches: every observation outside Z on the side of its kink given by sigma
+    out = np.ones(n, dtype=bool)
+    out[Z] = False
+    bad = out & (sigma * (A - B) < -1e-12 * fscale)
+    if np.any(bad):
+        return "flip", np.flatnonzero(bad), None, b0n, bt, wz
+    tolw = 1e-9
+    badw = (wz < -tolw) | (wz > 1.0 + tolw)
+    if np.any(badw):
+        return "drop", Z[badw], wz[badw], b0n, bt, wz
+    return "ok", b0n, bt
