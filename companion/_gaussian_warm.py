@@ -108,6 +108,10 @@ def _line_search(r, u, sigma, eps, T, v, t_max):
                 idx[nb] = i
                 nb += 1
     order = idx[:nb][np.argsort(tb[:nb], kind="mergesort")]
+    if s1 >= 0.0:
+        # no descent along the segment (the current point is the face minimiser, d = 0, or as
+        # good as it): stay, and let the caller check the face minimiser
+        return 0.0, 0, -1, order
     for k in range(nb):
         i = order[k]
         ti = r[i] / u[i]
@@ -131,8 +135,10 @@ def _line_search(r, u, sigma, eps, T, v, t_max):
 @njit(cache=True)
 def warm_search(X, y, gram, w, c, eps, fi, b0, beta, max_steps):
     """Exact minimiser from the exact solution ``(b0, beta)`` of a nearby problem.  Returns
-    ``(status, b0, beta, steps)``; status 1: a point that passed the face KKT checks, 0: failed
-    (singular face, more pinned residuals than the face holds, step limit)."""
+    ``(status, b0, beta, steps)``; status 1: a point that passed the face KKT checks; a negative
+    status says why the search gave up: -1 more pinned residuals than the face holds, -2 a
+    singular face, -3 a non-finite step, -4 a coefficient or -5 a residual with the wrong sign at
+    the face minimiser, -6 no margin shift at a face with pinned residuals, -7 the step limit."""
     n, p = X.shape
     scale = 1.0
     ymax = 0.0
@@ -162,15 +168,17 @@ def warm_search(X, y, gram, w, c, eps, fi, b0, beta, max_steps):
             sigma[i] = 0.0
     z0 = b0
     out_beta = np.zeros(p)
+    n_add = ADD
+    added = False
     for step in range(max_steps):
         na = act.shape[0]
         q = na + fi
         pinned = np.flatnonzero(pin)
         if pinned.shape[0] > q:
-            return 0, b0, out_beta, step
+            return -1, b0, out_beta, step
         zf, nu, ok = _face_solve(X, y, gram, w, c, eps, fi, act, sgn, pinned, sigma)
         if not ok:
-            return 0, b0, out_beta, step
+            return -2, b0, out_beta, step
         d0 = zf[0] - z0 if fi else 0.0
         db = zf[fi:] - zb
         u = np.empty(n)
@@ -191,9 +199,19 @@ def warm_search(X, y, gram, w, c, eps, fi, b0, beta, max_steps):
             T += wj * abs(zb[k])
             if sgn[k] * db[k] < 0.0:
                 t_coef = min(t_coef, -zb[k] / db[k])
-        t, ncross, ipin, order = _line_search(r, u, sigma, eps, T, v, t_coef)
+        zmax = abs(z0)
+        dmax = abs(d0)
+        for k in range(na):
+            zmax = max(zmax, abs(zb[k]))
+            dmax = max(dmax, abs(db[k]))
+        if dmax <= 1e-12 * (1.0 + zmax):
+            # already at the face minimiser (a vertex: the step is round-off)
+            t, ncross, ipin, order = 0.0, 0, -1, np.empty(0, dtype=np.int64)
+            t_coef = np.inf
+        else:
+            t, ncross, ipin, order = _line_search(r, u, sigma, eps, T, v, t_coef)
         if not np.isfinite(t):
-            return 0, b0, out_beta, step
+            return -3, b0, out_beta, step
         if ncross == 0 and ipin < 0 and t < t_coef:
             # the face minimiser: full KKT check
             z0 = zf[0] if fi else 0.0
@@ -201,7 +219,7 @@ def warm_search(X, y, gram, w, c, eps, fi, b0, beta, max_steps):
             Tn = c
             for k in range(na):
                 if zb[k] * sgn[k] <= 0.0:
-                    return 0, b0, out_beta, step
+                    return -4, b0, out_beta, step
                 Tn += w[act[k]] * abs(zb[k])
             for i in range(n):
                 s = z0
@@ -209,18 +227,25 @@ def warm_search(X, y, gram, w, c, eps, fi, b0, beta, max_steps):
                     s += X[i, act[k]] * zb[k]
                 r[i] = 0.0 if pin[i] else y[i] - s
                 if not pin[i] and r[i] * sigma[i] < -1e-12 * (1.0 + ymax):
-                    return 0, b0, out_beta, step
+                    return -5, b0, out_beta, step
             released = False
             if pinned.shape[0]:
                 if eps * Tn <= 0.0:
-                    return 0, b0, out_beta, step
+                    return -6, b0, out_beta, step
+                # release the pinned residual whose multiplier is farthest outside [-1, 1] (one
+                # at a time: at a degenerate face, releasing several can cycle)
+                worst = -1
+                worst_v = 1.0 + 1e-9
                 for k in range(pinned.shape[0]):
-                    sh = -nu[k] / (eps * Tn)
-                    if abs(sh) > 1.0 + 1e-9:
-                        i = pinned[k]
-                        pin[i] = False
-                        sigma[i] = 1.0 if sh > 0 else -1.0
-                        released = True
+                    sh = abs(nu[k] / (eps * Tn))
+                    if sh > worst_v:
+                        worst_v = sh
+                        worst = k
+                if worst >= 0:
+                    i = pinned[worst]
+                    pin[i] = False
+                    sigma[i] = 1.0 if -nu[worst] > 0 else -1.0
+                    released = True
             if released:
                 continue
             qv = np.empty(n)
@@ -248,7 +273,8 @@ def warm_search(X, y, gram, w, c, eps, fi, b0, beta, max_steps):
                 for k in range(na):
                     out_beta[act[k]] = zb[k]
                 return 1, z0, out_beta, step + 1
-            worst = np.argsort(-viol, kind="mergesort")[:min(ADD, nviol)]
+            worst = np.argsort(-viol, kind="mergesort")[:min(n_add, nviol)]
+            added = True
             for j in worst:
                 inact[j] = True
             new_act = np.flatnonzero(inact)
@@ -265,6 +291,8 @@ def warm_search(X, y, gram, w, c, eps, fi, b0, beta, max_steps):
                     new_sgn[k] = 1.0 if gz[j] > 0 else -1.0
             act, sgn, zb = new_act, new_sgn, new_zb
             continue
+        added_before = added
+        added = False
         # move to the line-search minimiser
         if fi:
             z0 += t * d0
@@ -281,10 +309,16 @@ def warm_search(X, y, gram, w, c, eps, fi, b0, beta, max_steps):
             sigma[ipin] = 0.0
         drop = False
         for k in range(na):
-            if zb[k] * sgn[k] <= 1e-12 * scale:
+            # a coefficient leaves when the step took it to zero; one that just entered (at
+            # zero) and moves the right way stays
+            if zb[k] * sgn[k] <= 1e-12 * scale and sgn[k] * db[k] < 0.0:
                 inact[act[k]] = False
                 drop = True
+        if drop and t == 0.0 and added_before:
+            # entering together, the new coefficients did not all keep their signs: from now
+            # on they enter one at a time
+            n_add = 1
         if drop:
             keep = np.flatnonzero(inact[act])
             act, sgn, zb = act[keep].copy(), sgn[keep].copy(), zb[keep].copy()
-    return 0, b0, out_beta, max_steps
+    return -7, b0, out_beta, max_steps

@@ -53,6 +53,49 @@ def _gaussian_polish(pb, b0, beta, mu):
     return None
 
 
+def _gaussian_interpolation_polish(pb):
+    r"""The interpolating solution, for ``p + 1 >= n`` and a small ``eps``.  When every residual
+    is zero the objective is :math:`\frac n2\varepsilon^2T^2`, so the fit is the basis pursuit
+    :math:`\min_z T` subject to :math:`X_1z = y`; it is the FGSM solution when the multipliers of
+    the pinned residuals lie in [-1, 1] (that is, when :math:`\varepsilon` is below
+    :math:`1/(n\lVert s\rVert_\infty)` for a dual certificate ``s`` of the basis pursuit).  The
+    support comes from a linear program (HiGHS), then the face with every residual pinned is
+    solved exactly and the active-set search (:func:`_gaussian_face_search`) releases residuals
+    or moves the support if the multipliers ask for it.  Returns ``(b0, beta)`` or None."""
+    from scipy.optimize import linprog
+
+    X, y, w = pb.X, pb.y, pb.w
+    n, p = pb.n, pb.p
+    fi = 1 if pb.fit_intercept else 0
+    if p + fi < n:
+        return None
+    cost = np.concatenate((np.zeros(fi), w, w))
+    A = np.hstack((np.ones((n, fi)), X, -X))
+    bounds = [(None, None)] * fi + [(0.0, None)] * (2 * p)
+    lp = linprog(cost, A_eq=A, b_eq=y, bounds=bounds, method="highs")
+    pb.passes += 2
+    if lp.status != 0:
+        return None
+    beta = lp.x[fi:fi + p] - lp.x[fi + p:]
+    b0 = float(lp.x[0]) if fi else 0.0
+    scale = 1.0 + np.abs(beta).max(initial=0.0)
+    act = np.flatnonzero(np.abs(beta) > 1e-9 * scale)
+    if len(act) + fi < n:
+        return None  # a degenerate vertex: fewer unknowns than residuals to pin
+    # the exact vertex on that support, then the warm active-set search from it
+    X1 = np.column_stack((np.ones(n), X[:, act])) if fi else X[:, act]
+    try:
+        z = np.linalg.solve(X1, y)
+    except np.linalg.LinAlgError:
+        return None
+    b0 = float(z[0]) if fi else 0.0
+    beta = np.zeros(p)
+    beta[act] = z[fi:]
+    if np.any(np.sign(beta[act]) != np.sign(lp.x[fi:fi + p] - lp.x[fi + p:])[act]):
+        return None
+    return _gaussian_warm(pb, b0, beta)
+
+
 def _gaussian_warm(pb, b0, beta):
     """Exact minimiser from the exact solution ``(b0, beta)`` of a nearby problem (path, CV
     grid, working-set or LLA step) by the active-set search with exact line searches of

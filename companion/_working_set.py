@@ -102,7 +102,7 @@ def solve_working_set(X, y, family, mode, eps, alpha, fit_intercept, w, c, b0, b
             conv = True
             break
         cand = np.flatnonzero(v > tol * n)
-        if cand.size == 0 or not conv_in:
+        if cand.size == 0:
             break
         add = cand[np.argsort(-v[cand], kind="stable")[:max(WS_START, W.size)]]
         W = np.union1d(W, add)

@@ -26,7 +26,8 @@ import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
 from ._newton import _smooth_newton, _split_newton
-from ._polish import _bridge_polish, _gaussian_polish, _gaussian_warm, _kink_polish
+from ._polish import (_bridge_polish, _gaussian_interpolation_polish, _gaussian_polish,
+                      _gaussian_warm, _kink_polish)
 from ._problem import _Problem
 from ._working_set import solve_working_set
 from .families import get_family
@@ -159,14 +160,21 @@ def _zero_is_optimal(pb):
 _STAGE_TOL = 0.1
 #: smoothing level (relative) at which a warm-started continuation starts
 _WARM_MU = 1e-5
+#: a smoothed Gaussian fit with every residual in the band and at least this fraction of n
+#: unknowns in its support triggers the interpolation polish (when p + 1 >= n)
+_INTERPOLATE_FRAC = 0.5
 
 
-def _polish(pb, b0, beta, mu, tol, scale, warm=False):
+def _polish(pb, b0, beta, mu, tol, scale, warm=False, interpolate=False):
     """The family's exact face polish from the smoothed point ``(b0, beta)`` (``warm``: from the
-    exact solution of a nearby problem): ``(b0, beta, kkt)`` when it returns a point no worse
-    than the current one that meets ``tol``, else None."""
+    exact solution of a nearby problem; ``interpolate``: the Gaussian interpolating solution):
+    ``(b0, beta, kkt)`` when it returns a point no worse than the current one that meets ``tol``,
+    else None."""
     if pb.family == "gaussian" and pb.r is None:
-        pol = _gaussian_warm(pb, b0, beta) if warm else _gaussian_polish(pb, b0, beta, mu)
+        if interpolate:
+            pol = _gaussian_interpolation_polish(pb)
+        else:
+            pol = _gaussian_warm(pb, b0, beta) if warm else _gaussian_polish(pb, b0, beta, mu)
     elif pb.family == "poisson" and pb.r is None:
         pol = _kink_polish(pb, b0, beta, mu)
     elif pb.r is not None:  # bridge r > 1, Gaussian or Poisson
@@ -203,6 +211,18 @@ def _solve_convex(pb, b0, beta, tol, max_iter):
     return _continuation(pb, b0, beta, tol, max_iter, newton)
 
 
+def _may_interpolate(pb, b0, beta, mu):
+    """Whether a smoothed Gaussian fit may be (next to) the interpolating one: every residual inside
+    the smoothing band (as read by :func:`_gaussian_polish`) and at least ``_INTERPOLATE_FRAC * n``
+    unknowns in its support (intercept included)."""
+    r = pb.y - pb.theta(b0, beta)
+    T = pb.T(beta)
+    in_band = 2.0 * np.abs(r) * pb.eps * T < 30.0 * mu
+    scale = 1.0 + np.abs(beta).max(initial=0.0)
+    unknowns = np.count_nonzero(np.abs(beta) > 1e-9 * scale) + (1 if pb.fit_intercept else 0)
+    return bool(np.mean(in_band) >= _INTERPOLATE_FRAC) and unknowns >= pb.n * _INTERPOLATE_FRAC
+
+
 def _continuation(pb, b0, beta, tol, max_iter, newton):
     """Smoothing continuation for the max-type (worst-sign) FGSM losses, as a wrapper around a
     Newton solver of the smoothed problem: the maximum of the two branches is replaced by the
@@ -216,6 +236,8 @@ def _continuation(pb, b0, beta, tol, max_iter, newton):
     mu = 1e-2 * scale
     mu_min = 1e-10 * scale
     k = 0
+    try_interpolation = (pb.family == "gaussian" and pb.r is None
+                         and pb.p + (1 if pb.fit_intercept else 0) >= pb.n)
     if pb.r is None and np.any(beta):
         # a warm start (path, working set, LLA step) usually sits on the solution's face or next
         # to it: try the exact polish there before the continuation
@@ -229,6 +251,14 @@ def _continuation(pb, b0, beta, tol, max_iter, newton):
         hit = _polish(pb, b0, beta, mu, tol, scale)
         if hit is not None:
             return hit[0], hit[1], k, True, hit[2]
+        if try_interpolation and _may_interpolate(pb, b0, beta, mu):
+            # p + 1 >= n and every residual sits in the smoothing band: the solution may interpolate
+            # (or pin nearly every residual), faces the search from a smoothed fit does not reach;
+            # start from the interpolating vertex instead
+            try_interpolation = False
+            hit = _polish(pb, b0, beta, mu, tol, scale, interpolate=True)
+            if hit is not None:
+                return hit[0], hit[1], k, True, hit[2]
         if k >= max_iter or mu <= mu_min * 1.0001:
             break
         mu = max(mu * 0.03, mu_min)

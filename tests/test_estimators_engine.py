@@ -281,15 +281,16 @@ def test_gaussian_polish_finds_a_face_the_sign_flips_missed():
 
 @pytest.mark.parametrize("n,p,fit_intercept,seed,low", [(200, 50, True, 0, 1e-2),
                                                         (200, 50, False, 1, 1e-2),
-                                                        (80, 150, True, 2, 1e-1),
+                                                        (80, 150, True, 2, 1e-2),
+                                                        (100, 400, True, 5, 1e-2),
                                                         (442, 10, True, 3, 1e-2)])
 def test_gaussian_warm_path_is_exact_and_skips_the_continuation(n, p, fit_intercept, seed, low):
     """Along a decreasing eps grid the linear FGSM fit starts from the previous exact solution and
     the active-set search with exact line searches (companion._gaussian_warm) finishes it: every
     grid point equals its cold fit, and at two thirds of the grid points or more no Newton
     iteration of the smoothing continuation is needed (n_iter 0), which is what makes a warm
-    path cheaper than cold refits.  (For p > n the grid stops at 0.1 eps_max: below it the fit
-    approaches interpolation, where cold fits do not converge either.)"""
+    path cheaper than cold refits.  For p > n the small radii reach the interpolation regime
+    (every residual at zero) through faces where nearly every residual is pinned."""
     X, y = _data(n, p, "gaussian", seed=seed)
     top = eps_max(X, y, fit_intercept=fit_intercept)
     grid = top * np.logspace(0, np.log10(low), 15)
@@ -302,10 +303,34 @@ def test_gaussian_warm_path_is_exact_and_skips_the_continuation(n, p, fit_interc
     assert np.mean(path["n_iter"][1:] == 0) >= 2 / 3
 
 
+@pytest.mark.parametrize("n,p", [(80, 150), (100, 400)])
+@pytest.mark.parametrize("frac", [0.1, 0.07, 0.01])
+def test_linear_fgsm_with_more_features_than_observations_at_small_eps(n, p, frac):
+    """p > n, small eps: the solution pins nearly every residual at zero (0.1, 0.07 eps_max) or
+    interpolates (0.01 eps_max: the basis pursuit), degenerate faces that the face search from a
+    smoothed fit did not reach (cold fits stopped at max_iter with residual ~1e-6 and an
+    objective above Clarabel's).  The fit starts from the interpolating vertex instead: it
+    converges, meets the optimality conditions and is at least as good as Clarabel's."""
+    cp = pytest.importorskip("cvxpy")
+    X, y = _data(n, p, "gaussian", seed=5)
+    eps = frac * eps_max(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        m = GeneralizedFGSM(eps=eps, tol=1e-10).fit(X, y)
+    assert m.converged_ and m.optimality_residual_ <= 1e-10
+    b, b0 = cp.Variable(p), cp.Variable()
+    cp.Problem(cp.Minimize(cp.sum_squares(cp.abs(y - X @ b - b0) + eps * cp.norm1(b)) / 2)).solve(
+        solver="CLARABEL")
+    obj = lambda c, c0: S.fgsm_objective(X, y, c, c0, eps, "gaussian")
+    assert obj(m.coef_, m.intercept_) <= obj(b.value, float(b0.value)) + 1e-9 * obj(b.value, float(b0.value))
+    if frac == 0.01:
+        assert np.max(np.abs(y - m.predict(X))) <= 1e-8 * np.abs(y).max()   # interpolation
+
+
 def test_gaussian_warm_search_never_increases_the_objective_and_falls_back():
     """The warm search from the solution at another eps returns a point no worse than its start;
     from a start far from the solution (eps_max -> 0.01 eps_max) with a step budget of one it
-    fails (status 0) instead of returning a wrong point, and the fit falls back to the
+    fails (status -7, the step limit) instead of returning a wrong point, and the fit falls back to the
     continuation and still reaches the optimum."""
     from companion._gaussian_warm import warm_search
 
@@ -320,7 +345,7 @@ def test_gaussian_warm_search_never_increases_the_objective_and_falls_back():
     assert pb.objective(b0, beta) <= pb.objective(a.intercept, a.coef) + 1e-12
     assert np.max(np.abs(beta - b.coef)) <= 1e-8
     status1, *_ = warm_search(X, y, pb.gram, pb.w, 0.0, 0.15 * top, 1, a.intercept, a.coef, 1)
-    assert status1 == 0
+    assert status1 == -7                         # the step limit
     far = S._fit_fgsm(X, y, 0.01 * top, tol=1e-10, coef0=a.coef, intercept0=a.intercept)
     ref = S._fit_fgsm(X, y, 0.01 * top, tol=1e-10)
     assert far.converged and np.max(np.abs(far.coef - ref.coef)) <= 1e-8
