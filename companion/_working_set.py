@@ -104,7 +104,7 @@ def solve_working_set(X, y, family, mode, eps, alpha, fit_intercept, w, c, b0, b
         cand = np.flatnonzero(v > tol * n)
         if cand.size == 0:
             break
-        add = cand[np.argsort(-v[cand], kind="stable")[:max(WS_START, W.size)]]
+        add = cand[np.argsort(-v[cand], kind="stable")[:max(WS_START, 2 * W.size)]]
         W = np.union1d(W, add)
     value = obj.objective(b0, beta[W_obj], 0.0)
     return b0, beta, n_iter, conv, kkt, value, passes

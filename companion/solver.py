@@ -330,7 +330,12 @@ def _problem_scales(X, y, family, fit_intercept, pen):
         return 1.0, 1.0
     n = X.shape[0]
     if sp.issparse(X):
-        colsq = np.asarray(X.multiply(X).sum(axis=0)).ravel()
+        Xc = X if X.format in ("csr", "csc", "coo") else X.tocsr()
+        cols = Xc.indices if Xc.format == "csr" else (Xc.col if Xc.format == "coo" else None)
+        if cols is None:  # CSC: the squared entries of each column are contiguous
+            colsq = np.add.reduceat(np.r_[Xc.data ** 2, 0.0], Xc.indptr[:-1]) * (np.diff(Xc.indptr) > 0)
+        else:
+            colsq = np.bincount(cols, weights=Xc.data ** 2, minlength=X.shape[1])
     else:
         colsq = np.einsum("ij,ij->j", X, X)
     sx = _pow2(np.sqrt(colsq.max() / n))
