@@ -323,6 +323,80 @@ def _kink_face_search(diff, mu, q, n, solve):
     return None
 
 
+def _face_hessian(Xa, m2, hzT, g, eps, fi):
+    """Hessian of a face's Lagrangian in ``(intercept, coefficients)``: the weighted Gram matrix
+    :math:`X_1'\mathrm{diag}(m_2)X_1` plus the terms of the margin shift, whose gradient is
+    ``g``: :math:`h g' + g h' + \varepsilon^2\sum_i m_{2i}\, g g'` with ``h = hzT``."""
+    XD = Xa * m2[:, None]
+    Hb = XD.T @ Xa
+    if fi:
+        q = Hb.shape[0] + 1
+        H = np.empty((q, q))
+        H[0, 0] = m2.sum()
+        v = XD.sum(axis=0)
+        H[0, 1:] = v
+        H[1:, 0] = v
+        H[1:, 1:] = Hb
+    else:
+        H = Hb
+    return H + np.outer(hzT, g) + np.outer(g, hzT) + eps * eps * m2.sum() * np.outer(g, g)
+
+
+def _saddle_solve(J, a1, b1, Z, Xa, g, eps, fi, R, Dv=None):
+    """Newton direction of a face's KKT equations: the saddle-point system with the Jacobian
+    ``J`` of the stationarity and, for the observations ``Z`` at their kink, the gradient rows of
+    the kink equations :math:`A_i - B_i` (columns scaled by ``Dv`` for coordinates carried in
+    power form); None when it is singular or not finite."""
+    q = J.shape[0]
+    nz = Z.size
+    if nz:
+        XZ = np.column_stack((np.ones(nz), Xa[Z])) if fi else Xa[Z]
+        C = (a1 - b1)[Z][:, None] * XZ + np.outer(eps * (a1 + b1)[Z], g)
+        K = np.zeros((q + nz, q + nz))
+        K[:q, :q] = J
+        K[:q, q:] = C.T
+        K[q:, :q] = C if Dv is None else C * Dv[None, :]
+    else:
+        K = J
+    try:
+        d = -np.linalg.solve(K, R)
+    except np.linalg.LinAlgError:
+        return None
+    return d if np.all(np.isfinite(d)) else None
+
+
+def _face_newton(x, wz, R, nrm, st, evaluate, step):
+    """Damped Newton on the residual norm of a face's KKT equations, shared by the kink faces
+    (:func:`_kink_face`, :func:`_bridge_face`): ``step(it, x, st, R)`` gives the direction in
+    ``(x, wz)`` (None: give up), ``evaluate(x, wz)`` the residual, its norm and the state.  Full
+    steps near the solution; at most ``_FACE_NEWTON`` steps and ``_FACE_HALVINGS`` halvings in
+    all.  Returns ``(x, wz, state)`` or None."""
+    q = x.size
+    halvings = 0
+    for it in range(_FACE_NEWTON):
+        d = step(it, x, st, R)
+        if d is None:
+            return None
+        s = 1.0
+        while True:
+            xn = x + s * d[:q]
+            wn = wz + s * d[q:]
+            with np.errstate(over="ignore", invalid="ignore"):
+                Rn, nn, stn = evaluate(xn, wn)
+            if nn <= (1.0 - 1e-4 * s) * nrm:
+                break
+            halvings += 1
+            if halvings > _FACE_HALVINGS:
+                break
+            s *= 0.5
+        if not nn <= nrm:
+            break  # no further decrease (round-off level, or the face is out of reach)
+        x, wz, R, st, nrm = xn, wn, Rn, stn, nn
+        if np.abs(s * d).max(initial=0.0) <= 1e-13 * (1.0 + np.abs(x).max(initial=0.0)):
+            break
+    return x, wz, st
+
+
 def _kink_face(pb, act, sgn, Z, sigma, z, wz):
     """Newton on the KKT equations of one face of the max-type FGSM objective.
 
@@ -346,7 +420,6 @@ def _kink_face(pb, act, sgn, Z, sigma, z, wz):
     n, p = pb.n, pb.p
     fi = pb.fit_intercept
     off = 1 if fi else 0
-    q = len(act) + off
     nz = Z.size
     Xa = X[:, act]
     pb.passes += len(act) / max(p, 1)
@@ -371,69 +444,25 @@ def _kink_face(pb, act, sgn, Z, sigma, z, wz):
         fT = eps * (pi * a1 - (1.0 - pi) * b1)
         G = X1t(f1) + gtil * fT.sum()
         R = np.concatenate((G, (A - B)[Z]))
-        return R, (t, A, a1, a2, B, b1, b2, pi, f1, fT)
+        nrm = float(np.linalg.norm(R)) if np.all(np.isfinite(R)) else np.inf
+        return R, nrm, (t, A, a1, a2, B, b1, b2, pi, f1, fT)
 
-    R, st = evaluate(z, wz)
-    if not np.all(np.isfinite(R)):
-        return None
-    nrm = float(np.linalg.norm(R))
-    halvings = 0
-    for _ in range(_FACE_NEWTON):
+    def step(it, z, st, R):
         t, A, a1, a2, B, b1, b2, pi, f1, fT = st
         pb.passes += len(act) / max(p, 1)
         m2 = pi * a2 + (1.0 - pi) * b2
-        f1T = eps * (pi * a2 - (1.0 - pi) * b2)
-        XD = Xa * m2[:, None]
-        Hb = XD.T @ Xa
-        if fi:
-            H = np.empty((q, q))
-            H[0, 0] = m2.sum()
-            v = XD.sum(axis=0)
-            H[0, 1:] = v
-            H[1:, 0] = v
-            H[1:, 1:] = Hb
-        else:
-            H = Hb
-        hzT = X1t(f1T)
-        H = (H + np.outer(hzT, gtil) + np.outer(gtil, hzT)
-             + eps * eps * m2.sum() * np.outer(gtil, gtil))
-        if nz:
-            # rows: gradient of the kink equation A_i - B_i in z
-            XZ = np.column_stack((np.ones(nz), Xa[Z])) if fi else Xa[Z]
-            C = (a1 - b1)[Z][:, None] * XZ + np.outer(eps * (a1 + b1)[Z], gtil)
-            K = np.zeros((q + nz, q + nz))
-            K[:q, :q] = H
-            K[:q, q:] = C.T
-            K[q:, :q] = C
-        else:
-            K = H
-        try:
-            d = -np.linalg.solve(K, R)
-        except np.linalg.LinAlgError:
-            return None
-        if not np.all(np.isfinite(d)):
-            return None
-        # damped Newton on the residual norm (full steps near the solution); a face whose
-        # equations Newton cannot solve from this start is abandoned early (the polish is only
-        # an accelerator: the smoothing continuation goes on)
-        s = 1.0
-        while True:
-            zn = z + s * d[:q]
-            wn = wz + s * d[q:]
-            with np.errstate(over="ignore", invalid="ignore"):
-                Rn, stn = evaluate(zn, wn)
-            nn = float(np.linalg.norm(Rn)) if np.all(np.isfinite(Rn)) else np.inf
-            if nn <= (1.0 - 1e-4 * s) * nrm:
-                break
-            halvings += 1
-            if halvings > _FACE_HALVINGS:
-                break
-            s *= 0.5
-        if not nn <= nrm:
-            break  # no further decrease (round-off level, or the face is out of reach)
-        z, wz, R, st, nrm = zn, wn, Rn, stn, nn
-        if np.abs(s * d).max(initial=0.0) <= 1e-13 * (1.0 + np.abs(z).max(initial=0.0)):
-            break
+        H = _face_hessian(Xa, m2, X1t(eps * (pi * a2 - (1.0 - pi) * b2)), gtil, eps, fi)
+        return _saddle_solve(H, a1, b1, Z, Xa, gtil, eps, fi, R)
+
+    R, nrm, st = evaluate(z, wz)
+    if not np.isfinite(nrm):
+        return None
+    # a face whose equations Newton cannot solve from this start is abandoned early (the polish
+    # is only an accelerator: the smoothing continuation goes on)
+    out = _face_newton(z, wz, R, nrm, st, evaluate, step)
+    if out is None:
+        return None
+    z, wz, st = out
     t, A, a1, a2, B, b1, b2, pi, f1, fT = st
     b0n = float(z[0]) if fi else 0.0
     bn = z[off:]
@@ -559,30 +588,12 @@ def _bridge_face(pb, Z, sigma, b0, beta, wz):
         nrm = float(np.linalg.norm(R)) if np.all(np.isfinite(R)) else np.inf
         return R, nrm, (bt, gT, K, A, a1, a2, B, b1, b2, pi, f1)
 
-    v = np.concatenate(([b0], beta)) if fi else np.array(beta, dtype=float)
-    with np.errstate(over="ignore", invalid="ignore"):
-        R, nrm, st = evaluate(v, wz)
-    if not np.isfinite(nrm):
-        return None
-    halvings = 0
-    for it in range(_FACE_NEWTON):
+    def step(it, v, st, R):
+        nonlocal pw
         bt, gT, K, A, a1, a2, B, b1, b2, pi, f1 = st
         pb.passes += 1
         m2 = pi * a2 + (1.0 - pi) * b2
-        f1T = eps * (pi * a2 - (1.0 - pi) * b2)
-        XD = X * m2[:, None]
-        Hb = XD.T @ X
-        if fi:
-            H = np.empty((q, q))
-            H[0, 0] = m2.sum()
-            vv = XD.sum(axis=0)
-            H[0, 1:] = vv
-            H[1:, 0] = vv
-            H[1:, 1:] = Hb
-        else:
-            H = Hb
-        hzT = X1t(f1T)
-        H = H + np.outer(hzT, gT) + np.outer(gT, hzT) + eps * eps * m2.sum() * np.outer(gT, gT)
+        H = _face_hessian(X, m2, X1t(eps * (pi * a2 - (1.0 - pi) * b2)), gT, eps, fi)
         a = np.abs(bt)
         with np.errstate(divide="ignore"):
             pc = K * r * (r - 1.0) * a ** (r - 2.0)  # K T''(beta), unbounded at 0 for r < 2
@@ -593,40 +604,17 @@ def _bridge_face(pb, Z, sigma, b0, beta, wz):
         Dv[off:][pw] = a[pw] ** (2.0 - r) / (r - 1.0)
         J = H * Dv[None, :]
         J[cols, cols] += np.where(pw, K * r, pc)
-        if nz:
-            # rows: gradient of the kink equation A_i - B_i
-            XZ = np.column_stack((np.ones(nz), X[Z])) if fi else X[Z]
-            C = (a1 - b1)[Z][:, None] * XZ + np.outer(eps * (a1 + b1)[Z], gT)
-            Kmat = np.zeros((q + nz, q + nz))
-            Kmat[:q, :q] = J
-            Kmat[:q, q:] = C.T
-            Kmat[q:, :q] = C * Dv[None, :]
-        else:
-            Kmat = J
-        try:
-            d = -np.linalg.solve(Kmat, R)
-        except np.linalg.LinAlgError:
-            return None
-        if not np.all(np.isfinite(d)):
-            return None
-        # damped Newton on the residual norm (full steps near the solution)
-        s = 1.0
-        while True:
-            vn = v + s * d[:q]
-            wn = wz + s * d[q:]
-            with np.errstate(over="ignore", invalid="ignore"):
-                Rn, nn, stn = evaluate(vn, wn)
-            if nn <= (1.0 - 1e-4 * s) * nrm:
-                break
-            halvings += 1
-            if halvings > _FACE_HALVINGS:
-                break
-            s *= 0.5
-        if not nn <= nrm:
-            break  # no further decrease (round-off level, or the face is out of reach)
-        v, wz, R, st, nrm = vn, wn, Rn, stn, nn
-        if np.abs(s * d).max(initial=0.0) <= 1e-13 * (1.0 + np.abs(v).max(initial=0.0)):
-            break
+        return _saddle_solve(J, a1, b1, Z, X, gT, eps, fi, R, Dv)
+
+    v = np.concatenate(([b0], beta)) if fi else np.array(beta, dtype=float)
+    with np.errstate(over="ignore", invalid="ignore"):
+        R, nrm, st = evaluate(v, wz)
+    if not np.isfinite(nrm):
+        return None
+    out = _face_newton(v, wz, R, nrm, st, evaluate, step)
+    if out is None:
+        return None
+    v, wz, st = out
     bt, gT, K, A, a1, a2, B, b1, b2, pi, f1 = st
     b0n = float(v[0]) if fi else 0.0
     fscale = 1.0 + np.abs(A) + np.abs(B)
