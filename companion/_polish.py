@@ -397,6 +397,27 @@ def _face_newton(x, wz, R, nrm, st, evaluate, step):
     return x, wz, st
 
 
+def _kink_checks(A, B, Z, sigma, wz):
+    """The branch conditions of a face solution (branch values ``A``, ``B`` of every
+    observation): ``("off",)`` if an observation of ``Z`` is not at its kink (Newton did not
+    reach the face), ``("flip", idx, None)`` for observations outside ``Z`` on the wrong side of
+    their kink (``sigma``), ``("drop", idx, w_idx)`` for kink weights outside [0, 1], else
+    None."""
+    fscale = 1.0 + np.abs(A) + np.abs(B)
+    if Z.size and np.any(np.abs(A - B)[Z] > 1e-10 * fscale[Z]):
+        return ("off",)
+    out = np.ones(A.size, dtype=bool)
+    out[Z] = False
+    bad = out & (sigma * (A - B) < -1e-12 * fscale)
+    if np.any(bad):
+        return "flip", np.flatnonzero(bad), None
+    tolw = 1e-9
+    badw = (wz < -tolw) | (wz > 1.0 + tolw)
+    if np.any(badw):
+        return "drop", Z[badw], wz[badw]
+    return None
+
+
 def _kink_face(pb, act, sgn, Z, sigma, z, wz):
     """Newton on the KKT equations of one face of the max-type FGSM objective.
 
@@ -417,10 +438,9 @@ def _kink_face(pb, act, sgn, Z, sigma, z, wz):
     ``("flip", idx, None, z, wz)`` / ``("drop", idx, w_idx, z, wz)`` for an active-set change
     (branches contradicted / kink weights outside [0, 1]), or None."""
     X, eps, w, c = pb.X, pb.eps, pb.w, pb.c
-    n, p = pb.n, pb.p
+    p = pb.p
     fi = pb.fit_intercept
     off = 1 if fi else 0
-    nz = Z.size
     Xa = X[:, act]
     pb.passes += len(act) / max(p, 1)
     gt = w[act] * sgn
@@ -470,19 +490,9 @@ def _kink_face(pb, act, sgn, Z, sigma, z, wz):
     beta_new[act] = bn
     if np.any(bn * sgn <= 0):
         return None
-    fscale = 1.0 + np.abs(A) + np.abs(B)
-    if nz and np.any(np.abs(A - B)[Z] > 1e-10 * fscale[Z]):
-        return None  # Newton did not reach the face
-    # branches: every observation outside Z on the side of its kink given by sigma
-    out = np.ones(n, dtype=bool)
-    out[Z] = False
-    bad = out & (sigma * (A - B) < -1e-12 * fscale)
-    if np.any(bad):
-        return "flip", np.flatnonzero(bad), None, z, wz
-    tolw = 1e-9
-    badw = (wz < -tolw) | (wz > 1.0 + tolw)
-    if np.any(badw):
-        return "drop", Z[badw], wz[badw], z, wz
+    change = _kink_checks(A, B, Z, sigma, wz)
+    if change is not None:
+        return None if change[0] == "off" else (*change, z, wz)
     # zero coefficients within their subgradient bounds [-K w_j, K w_j], K = dF/dT
     Kt = float(fT.sum())
     zero = np.setdiff1d(np.arange(p), act)
@@ -550,12 +560,11 @@ def _bridge_face(pb, Z, sigma, b0, beta, wz):
     ``("flip", idx, None, b0, beta, wz)`` / ``("drop", idx, w_idx, b0, beta, wz)`` for an
     active-set change (branches contradicted / kink weights outside [0, 1]), or None."""
     X, eps, r = pb.X, pb.eps, pb.r
-    n, p = pb.n, pb.p
+    p = pb.p
     fi = pb.fit_intercept
     off = 1 if fi else 0
     q = p + off
     cols = np.arange(off, q)
-    nz = Z.size
     base = (sigma > 0).astype(float)
     pw = np.zeros(p, dtype=bool)  # coefficients in power coordinates (fixed after the 1st step)
 
@@ -617,17 +626,7 @@ def _bridge_face(pb, Z, sigma, b0, beta, wz):
     v, wz, st = out
     bt, gT, K, A, a1, a2, B, b1, b2, pi, f1 = st
     b0n = float(v[0]) if fi else 0.0
-    fscale = 1.0 + np.abs(A) + np.abs(B)
-    if nz and np.any(np.abs(A - B)[Z] > 1e-10 * fscale[Z]):
-        return None  # Newton did not reach the face
-    # branches: every observation outside Z on the side of its kink given by sigma
-    out = np.ones(n, dtype=bool)
-    out[Z] = False
-    bad = out & (sigma * (A - B) < -1e-12 * fscale)
-    if np.any(bad):
-        return "flip", np.flatnonzero(bad), None, b0n, bt, wz
-    tolw = 1e-9
-    badw = (wz < -tolw) | (wz > 1.0 + tolw)
-    if np.any(badw):
-        return "drop", Z[badw], wz[badw], b0n, bt, wz
+    change = _kink_checks(A, B, Z, sigma, wz)
+    if change is not None:
+        return None if change[0] == "off" else (*change, b0n, bt, wz)
     return "ok", b0n, bt
