@@ -324,7 +324,7 @@ def _kink_face_search(diff, mu, q, n, solve):
 
 
 def _face_hessian(Xa, m2, hzT, g, eps, fi):
-    """Hessian of a face's Lagrangian in ``(intercept, coefficients)``: the weighted Gram matrix
+    r"""Hessian of a face's Lagrangian in ``(intercept, coefficients)``: the weighted Gram matrix
     :math:`X_1'\mathrm{diag}(m_2)X_1` plus the terms of the margin shift, whose gradient is
     ``g``: :math:`h g' + g h' + \varepsilon^2\sum_i m_{2i}\, g g'` with ``h = hzT``."""
     XD = Xa * m2[:, None]
