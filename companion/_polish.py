@@ -268,7 +268,7 @@ def _kink_polish(pb, b0, beta, mu):
 
 
 def _kink_face_search(diff, mu, q, n, solve):
-    """The active-set loop shared by the kink polishes (:func:`_kink_polish`, :func:`_bridge_polish`).
+    r"""The active-set loop shared by the kink polishes (:func:`_kink_polish`, :func:`_bridge_polish`).
 
     ``diff`` is :math:`f_i(\theta_i + \varepsilon T) - f_i(\theta_i - \varepsilon T)` at the smoothed
     point, ``q`` the number of observations the face can pin at their kink.  Candidate faces: no
