@@ -260,26 +260,45 @@ def _kink_polish(pb, b0, beta, mu):
         return None
     z0 = np.concatenate(([b0], beta[act])) if fi else beta[act].copy()
 
-    def solve(Z, sigma, wz, z):
-        out = _kink_face(pb, act, sgn, Z, sigma, z0.copy() if z is None else z, wz)
+    def solve(Z, sigma, wz, z, grp):
+        out = _kink_face(pb, act, sgn, Z, sigma, z0.copy() if z is None else z, wz, grp)
         return out if out is None or out[0] == "ok" else (*out[:3], out[3], out[4])
 
-    return _kink_face_search(diff, mu, q, n, solve)
+    return _kink_face_search(diff, mu, q, n, solve, _row_groups(pb.y, pb.X[:, act]))
 
 
-def _kink_face_search(diff, mu, q, n, solve):
+def _row_groups(y, Xa):
+    """Labels of the observations with identical ``(y_i, x_i)`` on the face's columns: they share
+    their linear predictor and their kink, so a face pins them together (a sparse design with few
+    active features and a count response has many such ties)."""
+    rows = np.column_stack((y, Xa))
+    return np.unique(rows, axis=0, return_inverse=True)[1].ravel()
+
+
+def _pinned_groups(Z, labels):
+    """For each observation, the index in ``Z`` of the pinned group it belongs to, or -1."""
+    grp = np.full(labels.size, -1)
+    for k, i in enumerate(Z):
+        grp[labels == labels[i]] = k
+    return grp
+
+
+def _kink_face_search(diff, mu, q, n, solve, labels):
     r"""The active-set loop shared by the kink polishes (:func:`_kink_polish`, :func:`_bridge_polish`).
 
     ``diff`` is :math:`f_i(\theta_i + \varepsilon T) - f_i(\theta_i - \varepsilon T)` at the smoothed
     point, ``q`` the number of observations the face can pin at their kink.  Candidate faces: no
     observation pinned (generic position), and the observations within the smoothing band (at most
-    ``q``, the closest to their kink).  ``solve(Z, sigma, wz, state)`` solves one face (``state``
+    ``q``, the closest to their kink).  Observations with the same ``labels`` (identical data on
+    the face) are pinned together: ``Z`` holds one of each, ``grp`` maps every observation to its
+    pinned group (-1: none).  ``solve(Z, sigma, wz, state, grp)`` solves one face (``state``
     is the previous face solution, None at the start) and returns None, ``("ok", b0, beta)``,
     ``("flip", idx, None, state, wz)`` (observations on the wrong branch) or ``("drop", idx, w,
     state, wz)`` (kink weights outside [0, 1]).  A branch is flipped once; an observation asked a
     second time is pinned to its kink."""
     empty = np.zeros(0, dtype=int)
     cand = np.flatnonzero(np.abs(diff) < 30.0 * mu)
+    cand = cand[np.sort(np.unique(labels[cand], return_index=True)[1])]  # one per group
     if cand.size > q:
         faces = [empty, cand[np.argsort(np.abs(diff[cand]))[:q]]]
     elif cand.size:
@@ -287,39 +306,43 @@ def _kink_face_search(diff, mu, q, n, solve):
     else:
         faces = [empty]
     for Z in faces:
+        grp = _pinned_groups(Z, labels)
         sigma = np.where(diff >= 0, 1.0, -1.0)
-        sigma[Z] = 0.0
+        sigma[grp >= 0] = 0.0
         with np.errstate(over="ignore"):
             wz = expit(diff[Z] / max(mu, 1e-300))
         state = None
         flipped = np.zeros(n, dtype=np.int8)
         for _ in range(_POLISH_FLIPS + 1):
-            out = solve(Z, sigma, wz, state)
+            out = solve(Z, sigma, wz, state, grp)
             if out is None:
                 break
             if out[0] == "ok":
                 return out[1], out[2]
             kind, idx, wvals, state, wz = out
             if kind == "drop":
-                # kink weight outside [0, 1]: the observation leaves its kink for that branch
+                # kink weight outside [0, 1]: the group leaves its kink for that branch
                 keep = ~np.isin(Z, idx)
                 for i, wi in zip(idx, wvals):
-                    sigma[i] = 1.0 if wi > 1.0 else -1.0
+                    sigma[labels == labels[i]] = 1.0 if wi > 1.0 else -1.0
                 Z, wz = Z[keep], wz[keep]
+                grp = _pinned_groups(Z, labels)
                 continue
             # kind == "flip": observations on the wrong side of their kink
-            if idx.size > max(q, 0.01 * n):
+            if np.unique(labels[idx]).size > max(q, 0.01 * n):
                 break
             again = idx[flipped[idx] >= 1]
             new = idx[flipped[idx] < 1]
             sigma[new] = -sigma[new]
             flipped[new] += 1
             if again.size:
+                again = again[np.sort(np.unique(labels[again], return_index=True)[1])]
                 if Z.size + again.size > q:
                     break
                 Z = np.concatenate((Z, again))
                 wz = np.concatenate((wz, np.full(again.size, 0.5)))
-                sigma[again] = 0.0
+                grp = _pinned_groups(Z, labels)
+                sigma[grp >= 0] = 0.0
     return None
 
 
@@ -342,16 +365,19 @@ def _face_hessian(Xa, m2, hzT, g, eps, fi):
     return H + np.outer(hzT, g) + np.outer(g, hzT) + eps * eps * m2.sum() * np.outer(g, g)
 
 
-def _saddle_solve(J, a1, b1, Z, Xa, g, eps, fi, R, Dv=None):
+def _saddle_solve(J, a1, b1, Z, Xa, g, eps, fi, R, Dv=None, mult=None):
     """Newton direction of a face's KKT equations: the saddle-point system with the Jacobian
     ``J`` of the stationarity and, for the observations ``Z`` at their kink, the gradient rows of
-    the kink equations :math:`A_i - B_i` (columns scaled by ``Dv`` for coordinates carried in
-    power form); None when it is singular or not finite."""
+    the kink equations :math:`A_i - B_i`, each scaled by the size ``mult`` of its group (columns
+    scaled by ``Dv`` for coordinates carried in power form); None when it is singular or not
+    finite."""
     q = J.shape[0]
     nz = Z.size
     if nz:
         XZ = np.column_stack((np.ones(nz), Xa[Z])) if fi else Xa[Z]
         C = (a1 - b1)[Z][:, None] * XZ + np.outer(eps * (a1 + b1)[Z], g)
+        if mult is not None:
+            C = C * mult[:, None]
         K = np.zeros((q + nz, q + nz))
         K[:q, :q] = J
         K[:q, q:] = C.T
@@ -397,18 +423,16 @@ def _face_newton(x, wz, R, nrm, st, evaluate, step):
     return x, wz, st
 
 
-def _kink_checks(A, B, Z, sigma, wz):
+def _kink_checks(A, B, Z, pinned, sigma, wz):
     """The branch conditions of a face solution (branch values ``A``, ``B`` of every
     observation): ``("off",)`` if an observation of ``Z`` is not at its kink (Newton did not
-    reach the face), ``("flip", idx, None)`` for observations outside ``Z`` on the wrong side of
+    reach the face), ``("flip", idx, None)`` for observations not ``pinned`` on the wrong side of
     their kink (``sigma``), ``("drop", idx, w_idx)`` for kink weights outside [0, 1], else
     None."""
     fscale = 1.0 + np.abs(A) + np.abs(B)
     if Z.size and np.any(np.abs(A - B)[Z] > 1e-10 * fscale[Z]):
         return ("off",)
-    out = np.ones(A.size, dtype=bool)
-    out[Z] = False
-    bad = out & (sigma * (A - B) < -1e-12 * fscale)
+    bad = ~pinned & (sigma * (A - B) < -1e-12 * fscale)
     if np.any(bad):
         return "flip", np.flatnonzero(bad), None
     tolw = 1e-9
@@ -418,7 +442,7 @@ def _kink_checks(A, B, Z, sigma, wz):
     return None
 
 
-def _kink_face(pb, act, sgn, Z, sigma, z, wz):
+def _kink_face(pb, act, sgn, Z, sigma, z, wz, grp):
     """Newton on the KKT equations of one face of the max-type FGSM objective.
 
     Unknowns: ``z`` (intercept if fitted, active coefficients with signs ``sgn``, so that
@@ -446,6 +470,8 @@ def _kink_face(pb, act, sgn, Z, sigma, z, wz):
     gt = w[act] * sgn
     gtil = np.concatenate(([0.0], gt)) if fi else gt
     base = (sigma > 0).astype(float)
+    pinned = grp >= 0
+    mult = np.bincount(grp[pinned], minlength=Z.size).astype(float)
 
     def X1t(v):
         g = Xa.T @ v
@@ -459,11 +485,11 @@ def _kink_face(pb, act, sgn, Z, sigma, z, wz):
         A, a1, a2 = pb._f(th + t)
         B, b1, b2 = pb._f(th - t)
         pi = base.copy()
-        pi[Z] = wz
+        pi[pinned] = wz[grp[pinned]]
         f1 = pi * a1 + (1.0 - pi) * b1
         fT = eps * (pi * a1 - (1.0 - pi) * b1)
         G = X1t(f1) + gtil * fT.sum()
-        R = np.concatenate((G, (A - B)[Z]))
+        R = np.concatenate((G, mult * (A - B)[Z]))
         nrm = float(np.linalg.norm(R)) if np.all(np.isfinite(R)) else np.inf
         return R, nrm, (t, A, a1, a2, B, b1, b2, pi, f1, fT)
 
@@ -472,7 +498,7 @@ def _kink_face(pb, act, sgn, Z, sigma, z, wz):
         pb.passes += len(act) / max(p, 1)
         m2 = pi * a2 + (1.0 - pi) * b2
         H = _face_hessian(Xa, m2, X1t(eps * (pi * a2 - (1.0 - pi) * b2)), gtil, eps, fi)
-        return _saddle_solve(H, a1, b1, Z, Xa, gtil, eps, fi, R)
+        return _saddle_solve(H, a1, b1, Z, Xa, gtil, eps, fi, R, mult=mult)
 
     R, nrm, st = evaluate(z, wz)
     if not np.isfinite(nrm):
@@ -490,7 +516,7 @@ def _kink_face(pb, act, sgn, Z, sigma, z, wz):
     beta_new[act] = bn
     if np.any(bn * sgn <= 0):
         return None
-    change = _kink_checks(A, B, Z, sigma, wz)
+    change = _kink_checks(A, B, Z, grp >= 0, sigma, wz)
     if change is not None:
         return None if change[0] == "off" else (*change, z, wz)
     # zero coefficients within their subgradient bounds [-K w_j, K w_j], K = dF/dT
@@ -531,15 +557,15 @@ def _bridge_polish(pb, b0, beta, mu):
     if not np.all(np.isfinite(diff)):
         return None
 
-    def solve(Z, sigma, wz, state):
+    def solve(Z, sigma, wz, state, grp):
         bz, bb = (b0, beta) if state is None else state
-        out = _bridge_face(pb, Z, sigma, bz, bb, wz)
+        out = _bridge_face(pb, Z, sigma, bz, bb, wz, grp)
         return out if out is None or out[0] == "ok" else (*out[:3], (out[3], out[4]), out[5])
 
-    return _kink_face_search(diff, mu, q, n, solve)
+    return _kink_face_search(diff, mu, q, n, solve, _row_groups(pb.y, pb.X))
 
 
-def _bridge_face(pb, Z, sigma, b0, beta, wz):
+def _bridge_face(pb, Z, sigma, b0, beta, wz, grp):
     """Newton on the KKT equations of one face of the max-type FGSM objective with
     :math:`T = \\sum_j |\\beta_j|^r`, ``r > 1``.
 
@@ -566,6 +592,8 @@ def _bridge_face(pb, Z, sigma, b0, beta, wz):
     q = p + off
     cols = np.arange(off, q)
     base = (sigma > 0).astype(float)
+    pinned = grp >= 0
+    mult = np.bincount(grp[pinned], minlength=Z.size).astype(float)
     pw = np.zeros(p, dtype=bool)  # coefficients in power coordinates (fixed after the 1st step)
 
     def X1t(vec):
@@ -589,11 +617,11 @@ def _bridge_face(pb, Z, sigma, b0, beta, wz):
         A, a1, a2 = pb._f(th + t)
         B, b1, b2 = pb._f(th - t)
         pi = base.copy()
-        pi[Z] = wz
+        pi[pinned] = wz[grp[pinned]]
         f1 = pi * a1 + (1.0 - pi) * b1
         fT = eps * (pi * a1 - (1.0 - pi) * b1)
         K = float(fT.sum())
-        R = np.concatenate((X1t(f1) + gT * K, (A - B)[Z]))
+        R = np.concatenate((X1t(f1) + gT * K, mult * (A - B)[Z]))
         nrm = float(np.linalg.norm(R)) if np.all(np.isfinite(R)) else np.inf
         return R, nrm, (bt, gT, K, A, a1, a2, B, b1, b2, pi, f1)
 
@@ -613,7 +641,7 @@ def _bridge_face(pb, Z, sigma, b0, beta, wz):
         Dv[off:][pw] = a[pw] ** (2.0 - r) / (r - 1.0)
         J = H * Dv[None, :]
         J[cols, cols] += np.where(pw, K * r, pc)
-        return _saddle_solve(J, a1, b1, Z, X, gT, eps, fi, R, Dv)
+        return _saddle_solve(J, a1, b1, Z, X, gT, eps, fi, R, Dv, mult)
 
     v = np.concatenate(([b0], beta)) if fi else np.array(beta, dtype=float)
     with np.errstate(over="ignore", invalid="ignore"):
@@ -626,7 +654,7 @@ def _bridge_face(pb, Z, sigma, b0, beta, wz):
     v, wz, st = out
     bt, gT, K, A, a1, a2, B, b1, b2, pi, f1 = st
     b0n = float(v[0]) if fi else 0.0
-    change = _kink_checks(A, B, Z, sigma, wz)
+    change = _kink_checks(A, B, Z, grp >= 0, sigma, wz)
     if change is not None:
         return None if change[0] == "off" else (*change, b0n, bt, wz)
     return "ok", b0n, bt
