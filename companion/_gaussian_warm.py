@@ -14,13 +14,22 @@ face minimiser, pinned residuals with a multiplier outside [-1, 1] are released 
 coefficients most outside their subgradient bounds enter.  The objective never increases.
 
 The caller checks the returned point (objective and full optimality residual) and falls back to
-the smoothing continuation when the search fails (status 0).
+the smoothing continuation when the search fails (a negative status).
 """
 import numpy as np
 from numba import njit
 
 #: zero coefficients entering the support per step
 ADD = 4
+
+
+@njit(cache=True)
+def _row(X, i, act, coef, const):
+    """``const + sum_k X[i, act[k]] coef[k]``: observation ``i``'s linear predictor on the face."""
+    s = const
+    for k in range(act.shape[0]):
+        s += X[i, act[k]] * coef[k]
+    return s
 
 
 @njit(cache=True)
@@ -154,10 +163,7 @@ def warm_search(X, y, gram, w, c, eps, fi, b0, beta, max_steps):
     zb = beta[act].copy()
     r = y.copy()
     for i in range(n):
-        s = b0 if fi else 0.0
-        for k in range(act.shape[0]):
-            s += X[i, act[k]] * zb[k]
-        r[i] -= s
+        r[i] -= _row(X, i, act, zb, b0 if fi else 0.0)
     tiny = 1e-9 * (1.0 + ymax)
     pin = np.zeros(n, dtype=np.bool_)
     sigma = np.sign(r)
@@ -183,13 +189,7 @@ def warm_search(X, y, gram, w, c, eps, fi, b0, beta, max_steps):
         db = zf[fi:] - zb
         u = np.empty(n)
         for i in range(n):
-            if pin[i]:
-                u[i] = 0.0
-                continue
-            s = d0
-            for k in range(na):
-                s += X[i, act[k]] * db[k]
-            u[i] = s
+            u[i] = 0.0 if pin[i] else _row(X, i, act, db, d0)
         v = 0.0
         T = c
         t_coef = np.inf
@@ -222,10 +222,7 @@ def warm_search(X, y, gram, w, c, eps, fi, b0, beta, max_steps):
                     return -4, b0, out_beta, step
                 Tn += w[act[k]] * abs(zb[k])
             for i in range(n):
-                s = z0
-                for k in range(na):
-                    s += X[i, act[k]] * zb[k]
-                r[i] = 0.0 if pin[i] else y[i] - s
+                r[i] = 0.0 if pin[i] else y[i] - _row(X, i, act, zb, z0)
                 if not pin[i] and r[i] * sigma[i] < -1e-12 * (1.0 + ymax):
                     return -5, b0, out_beta, step
             released = False

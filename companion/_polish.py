@@ -32,15 +32,7 @@ def _gaussian_polish(pb, b0, beta, mu):
     if eps * T > 0:
         # observations inside the smoothed kink: |A - B| = 2|r| eps T small relative to mu
         kinkv = 2.0 * np.abs(r) * eps * T / max(mu, 1e-300)
-        cand = np.flatnonzero(kinkv < 30.0)
-        if cand.size > q:
-            # the band holds more observations than the face can pin to zero: generic position
-            # (no residual exactly 0, typical for n >> p) first, then the q smallest residuals
-            faces = [empty, cand[np.argsort(np.abs(r[cand]))[:q]]]
-        elif cand.size:
-            faces = [cand, empty]
-        else:
-            faces = [empty]
+        faces = _candidate_faces(np.flatnonzero(kinkv < 30.0), np.abs(r), q)
     else:
         faces = [empty]
     for Z in faces:
@@ -53,15 +45,25 @@ def _gaussian_polish(pb, b0, beta, mu):
     return None
 
 
+def _candidate_faces(cand, dist, q):
+    """Sets of pinned observations to try, from the candidates ``cand`` in the smoothing band
+    (``dist``: how far each observation is from its kink): all of them when the face can pin
+    them, else none first (generic position, typical for n >> p), then the ``q`` closest."""
+    empty = np.zeros(0, dtype=int)
+    if cand.size > q:
+        return [empty, cand[np.argsort(dist[cand])[:q]]]
+    return [cand, empty] if cand.size else [empty]
+
+
 def _gaussian_interpolation_polish(pb):
     r"""The interpolating solution, for ``p + 1 >= n`` and a small ``eps``.  When every residual
     is zero the objective is :math:`\frac n2\varepsilon^2T^2`, so the fit is the basis pursuit
     :math:`\min_z T` subject to :math:`X_1z = y`; it is the FGSM solution when the multipliers of
     the pinned residuals lie in [-1, 1] (that is, when :math:`\varepsilon` is below
     :math:`1/(n\lVert s\rVert_\infty)` for a dual certificate ``s`` of the basis pursuit).  The
-    support comes from a linear program (HiGHS), then the face with every residual pinned is
-    solved exactly and the active-set search (:func:`_gaussian_face_search`) releases residuals
-    or moves the support if the multipliers ask for it.  Returns ``(b0, beta)`` or None."""
+    support comes from a linear program (HiGHS), the vertex on it (every residual pinned) is
+    solved exactly, and the warm active-set search (:func:`_gaussian_warm`) releases residuals or
+    moves the support if the multipliers ask for it.  Returns ``(b0, beta)`` or None."""
     from scipy.optimize import linprog
 
     X, y, w = pb.X, pb.y, pb.w
@@ -76,24 +78,22 @@ def _gaussian_interpolation_polish(pb):
     pb.passes += 2
     if lp.status != 0:
         return None
-    beta = lp.x[fi:fi + p] - lp.x[fi + p:]
-    b0 = float(lp.x[0]) if fi else 0.0
-    scale = 1.0 + np.abs(beta).max(initial=0.0)
-    act = np.flatnonzero(np.abs(beta) > 1e-9 * scale)
-    if len(act) + fi < n:
-        return None  # a degenerate vertex: fewer unknowns than residuals to pin
+    lp_beta = lp.x[fi:fi + p] - lp.x[fi + p:]
+    scale = 1.0 + np.abs(lp_beta).max(initial=0.0)
+    act = np.flatnonzero(np.abs(lp_beta) > 1e-9 * scale)
+    if len(act) + fi != n:
+        return None  # not a vertex with as many unknowns as residuals to pin
     # the exact vertex on that support, then the warm active-set search from it
     X1 = np.column_stack((np.ones(n), X[:, act])) if fi else X[:, act]
     try:
         z = np.linalg.solve(X1, y)
     except np.linalg.LinAlgError:
         return None
-    b0 = float(z[0]) if fi else 0.0
+    if np.any(np.sign(z[fi:]) != np.sign(lp_beta[act])):
+        return None
     beta = np.zeros(p)
     beta[act] = z[fi:]
-    if np.any(np.sign(beta[act]) != np.sign(lp.x[fi:fi + p] - lp.x[fi + p:])[act]):
-        return None
-    return _gaussian_warm(pb, b0, beta)
+    return _gaussian_warm(pb, float(z[0]) if fi else 0.0, beta)
 
 
 def _gaussian_warm(pb, b0, beta):
@@ -296,16 +296,9 @@ def _kink_face_search(diff, mu, q, n, solve, labels):
     ``("flip", idx, None, state, wz)`` (observations on the wrong branch) or ``("drop", idx, w,
     state, wz)`` (kink weights outside [0, 1]).  A branch is flipped once; an observation asked a
     second time is pinned to its kink."""
-    empty = np.zeros(0, dtype=int)
     cand = np.flatnonzero(np.abs(diff) < 30.0 * mu)
     cand = cand[np.sort(np.unique(labels[cand], return_index=True)[1])]  # one per group
-    if cand.size > q:
-        faces = [empty, cand[np.argsort(np.abs(diff[cand]))[:q]]]
-    elif cand.size:
-        faces = [cand, empty]
-    else:
-        faces = [empty]
-    for Z in faces:
+    for Z in _candidate_faces(cand, np.abs(diff), q):
         grp = _pinned_groups(Z, labels)
         sigma = np.where(diff >= 0, 1.0, -1.0)
         sigma[grp >= 0] = 0.0
@@ -344,6 +337,20 @@ def _kink_face_search(diff, mu, q, n, solve, labels):
                 grp = _pinned_groups(Z, labels)
                 sigma[grp >= 0] = 0.0
     return None
+
+
+def _branch_mix(pb, th, t, base, pinned, w_pinned):
+    """Both branches of the worst-sign loss at linear predictors ``th`` and shift ``t``
+    (values ``A``, ``B`` and their first two derivatives) and their mix on a face: weight ``pi``
+    = 1 on branch + (``base``), 0 on branch -, ``w_pinned`` at the pinned observations; ``f1``
+    and ``fT`` the mixed derivatives in theta and T."""
+    A, a1, a2 = pb._f(th + t)
+    B, b1, b2 = pb._f(th - t)
+    pi = base.copy()
+    pi[pinned] = w_pinned
+    f1 = pi * a1 + (1.0 - pi) * b1
+    fT = pb.eps * (pi * a1 - (1.0 - pi) * b1)
+    return A, a1, a2, B, b1, b2, pi, f1, fT
 
 
 def _face_hessian(Xa, m2, hzT, g, eps, fi):
@@ -391,12 +398,17 @@ def _saddle_solve(J, a1, b1, Z, Xa, g, eps, fi, R, Dv=None, mult=None):
     return d if np.all(np.isfinite(d)) else None
 
 
-def _face_newton(x, wz, R, nrm, st, evaluate, step):
-    """Damped Newton on the residual norm of a face's KKT equations, shared by the kink faces
-    (:func:`_kink_face`, :func:`_bridge_face`): ``step(it, x, st, R)`` gives the direction in
-    ``(x, wz)`` (None: give up), ``evaluate(x, wz)`` the residual, its norm and the state.  Full
-    steps near the solution; at most ``_FACE_NEWTON`` steps and ``_FACE_HALVINGS`` halvings in
-    all.  Returns ``(x, wz, state)`` or None."""
+def _face_newton(x, wz, evaluate, step):
+    """Damped Newton on the residual norm of a face's KKT equations from ``(x, wz)``, shared by
+    the kink faces (:func:`_kink_face`, :func:`_bridge_face`): ``evaluate(x, wz)`` gives the
+    residual, its norm and the state, ``step(it, x, st, R)`` the direction in ``(x, wz)`` (None:
+    give up).  Full steps near the solution; at most ``_FACE_NEWTON`` steps and
+    ``_FACE_HALVINGS`` halvings in all.  Returns ``(x, wz, state)``, or None when the start is not
+    finite or a step cannot be computed."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        R, nrm, st = evaluate(x, wz)
+    if not np.isfinite(nrm):
+        return None
     q = x.size
     halvings = 0
     for it in range(_FACE_NEWTON):
@@ -482,12 +494,7 @@ def _kink_face(pb, act, sgn, Z, sigma, z, wz, grp):
         if fi:
             th += z[0]
         t = eps * (float(gt @ z[off:]) + c)
-        A, a1, a2 = pb._f(th + t)
-        B, b1, b2 = pb._f(th - t)
-        pi = base.copy()
-        pi[pinned] = wz[grp[pinned]]
-        f1 = pi * a1 + (1.0 - pi) * b1
-        fT = eps * (pi * a1 - (1.0 - pi) * b1)
+        A, a1, a2, B, b1, b2, pi, f1, fT = _branch_mix(pb, th, t, base, pinned, wz[grp[pinned]])
         G = X1t(f1) + gtil * fT.sum()
         R = np.concatenate((G, mult * (A - B)[Z]))
         nrm = float(np.linalg.norm(R)) if np.all(np.isfinite(R)) else np.inf
@@ -500,12 +507,9 @@ def _kink_face(pb, act, sgn, Z, sigma, z, wz, grp):
         H = _face_hessian(Xa, m2, X1t(eps * (pi * a2 - (1.0 - pi) * b2)), gtil, eps, fi)
         return _saddle_solve(H, a1, b1, Z, Xa, gtil, eps, fi, R, mult=mult)
 
-    R, nrm, st = evaluate(z, wz)
-    if not np.isfinite(nrm):
-        return None
     # a face whose equations Newton cannot solve from this start is abandoned early (the polish
     # is only an accelerator: the smoothing continuation goes on)
-    out = _face_newton(z, wz, R, nrm, st, evaluate, step)
+    out = _face_newton(z, wz, evaluate, step)
     if out is None:
         return None
     z, wz, st = out
@@ -614,12 +618,7 @@ def _bridge_face(pb, Z, sigma, b0, beta, wz, grp):
         gT[off:] = r * np.sign(bt) * np.abs(bt) ** (r - 1.0)
         gT[off:][pw] = r * v[off:][pw]  # exact even where beta underflows
         t = eps * float(np.sum(np.abs(bt) ** r))
-        A, a1, a2 = pb._f(th + t)
-        B, b1, b2 = pb._f(th - t)
-        pi = base.copy()
-        pi[pinned] = wz[grp[pinned]]
-        f1 = pi * a1 + (1.0 - pi) * b1
-        fT = eps * (pi * a1 - (1.0 - pi) * b1)
+        A, a1, a2, B, b1, b2, pi, f1, fT = _branch_mix(pb, th, t, base, pinned, wz[grp[pinned]])
         K = float(fT.sum())
         R = np.concatenate((X1t(f1) + gT * K, mult * (A - B)[Z]))
         nrm = float(np.linalg.norm(R)) if np.all(np.isfinite(R)) else np.inf
@@ -644,11 +643,7 @@ def _bridge_face(pb, Z, sigma, b0, beta, wz, grp):
         return _saddle_solve(J, a1, b1, Z, X, gT, eps, fi, R, Dv, mult)
 
     v = np.concatenate(([b0], beta)) if fi else np.array(beta, dtype=float)
-    with np.errstate(over="ignore", invalid="ignore"):
-        R, nrm, st = evaluate(v, wz)
-    if not np.isfinite(nrm):
-        return None
-    out = _face_newton(v, wz, R, nrm, st, evaluate, step)
+    out = _face_newton(v, wz, evaluate, step)
     if out is None:
         return None
     v, wz, st = out

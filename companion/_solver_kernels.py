@@ -57,6 +57,22 @@ def _cd_box_qp(H, g, x, lb, tol, max_sweeps):
 
 
 @njit(cache=True)
+def _l1_residual(g, beta, K, w, start):
+    """Largest entry of the minimal-norm subgradient in the coefficients of a smooth loss with
+    gradient ``g`` plus ``K * sum_j w_j |beta_j|`` (at least ``start``, the intercept's entry)."""
+    res = start
+    for j in range(beta.shape[0]):
+        thr = K * w[j]
+        if beta[j] != 0.0:
+            v = abs(g[j] + thr * np.sign(beta[j]))
+        else:
+            v = max(abs(g[j]) - thr, 0.0)
+        if v > res:
+            res = v
+    return res
+
+
+@njit(cache=True)
 def _assemble_split(gz, GT, Hzz, hzT, hTT, w, fit_intercept):
     """Gradient and Hessian in zeta = (b0, u, v) with beta = u - v, T = w'(u + v) + c."""
     p = w.shape[0]
@@ -307,19 +323,7 @@ def _bern_l1_newton(X, XT, small, ytil, w, c, eps, alpha, b0, beta0, fi, tol, ma
             gz[off + j] = G[0, j]
             hz[off + j] = G[1, j]
         # optimality residual (minimal-norm subgradient, inf-norm / n)
-        res = abs(gz[0]) if fi else 0.0
-        for j in range(p):
-            gb = gz[off + j]
-            thr = GT * w[j]
-            if beta[j] != 0.0:
-                v = abs(gb + thr * np.sign(beta[j]))
-            else:
-                v = abs(gb) - thr
-                if v < 0.0:
-                    v = 0.0
-            if v > res:
-                res = v
-        kkt = res / n
+        kkt = _l1_residual(G[0], beta, GT, w, abs(gz[0]) if fi else 0.0) / n
         if kkt <= tol or k >= max_iter:
             break
         k += 1

@@ -19,7 +19,7 @@ the dense kernel (``theta`` is affine along the direction, so no extra product w
 import numpy as np
 from numba import njit
 
-from ._solver_kernels import _bern_pass, _bern_val
+from ._solver_kernels import _bern_pass, _bern_val, _l1_residual
 
 
 @njit(cache=True)
@@ -83,15 +83,7 @@ def bern_l1_cd_newton(indptr, indices, data, ytil, w, c, eps, alpha, b0, beta0, 
         for i in range(n):
             f_sum += F[0, i]
             g_sum += F[1, i]
-        res = abs(f_sum) if fi else 0.0
-        for j in range(p):
-            thr = K * w[j]
-            if beta[j] != 0.0:
-                r = abs(g0[j] + thr * np.sign(beta[j]))
-            else:
-                r = max(abs(g0[j]) - thr, 0.0)
-            if r > res:
-                res = r
+        res = _l1_residual(g0, beta, K, w, abs(f_sum) if fi else 0.0)
         kkt = res / n
         if kkt <= tol or k >= max_iter:
             break

@@ -212,9 +212,10 @@ def _solve_convex(pb, b0, beta, tol, max_iter):
 
 
 def _may_interpolate(pb, b0, beta, mu):
-    """Whether a smoothed Gaussian fit may be (next to) the interpolating one: every residual inside
-    the smoothing band (as read by :func:`_gaussian_polish`) and at least ``_INTERPOLATE_FRAC * n``
-    unknowns in its support (intercept included)."""
+    """Whether a smoothed Gaussian fit may be (next to) the interpolating one: at least a fraction
+    ``_INTERPOLATE_FRAC`` of the residuals inside the smoothing band (as read by
+    :func:`_gaussian_polish`) and at least ``_INTERPOLATE_FRAC * n`` unknowns in its support
+    (intercept included)."""
     r = pb.y - pb.theta(b0, beta)
     T = pb.T(beta)
     in_band = 2.0 * np.abs(r) * pb.eps * T < 30.0 * mu
@@ -252,7 +253,7 @@ def _continuation(pb, b0, beta, tol, max_iter, newton):
         if hit is not None:
             return hit[0], hit[1], k, True, hit[2]
         if try_interpolation and _may_interpolate(pb, b0, beta, mu):
-            # p + 1 >= n and every residual sits in the smoothing band: the solution may interpolate
+            # p + 1 >= n and most residuals sit in the smoothing band: the solution may interpolate
             # (or pin nearly every residual), faces the search from a smoothed fit does not reach;
             # start from the interpolating vertex instead
             try_interpolation = False
@@ -330,12 +331,7 @@ def _problem_scales(X, y, family, fit_intercept, pen):
         return 1.0, 1.0
     n = X.shape[0]
     if sp.issparse(X):
-        Xc = X if X.format in ("csr", "csc", "coo") else X.tocsr()
-        cols = Xc.indices if Xc.format == "csr" else (Xc.col if Xc.format == "coo" else None)
-        if cols is None:  # CSC: the squared entries of each column are contiguous
-            colsq = np.add.reduceat(np.r_[Xc.data ** 2, 0.0], Xc.indptr[:-1]) * (np.diff(Xc.indptr) > 0)
-        else:
-            colsq = np.bincount(cols, weights=Xc.data ** 2, minlength=X.shape[1])
+        colsq = np.asarray(X.power(2).sum(axis=0)).ravel()
     else:
         colsq = np.einsum("ij,ij->j", X, X)
     sx = _pow2(np.sqrt(colsq.max() / n))
