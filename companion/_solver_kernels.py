@@ -21,8 +21,10 @@
   Small designs (``n p`` up to ~1e5: the transposed design stays in cache) use hand-written
   dot-product loops on ``XT = X'`` (C order); larger ones use BLAS through ``np.dot``.
 """
+import numba
 import numpy as np
 from numba import njit
+from scipy.linalg.blas import dsyrk as _dsyrk
 
 
 @njit(cache=True)
@@ -207,41 +209,35 @@ def _wgram_small(XT, D, buf, Hb):
             Hb[k, j] = s
 
 
-@njit(cache=True, fastmath=True)
-def _wgram_big(X, D, buf, Hb):
-    """Hb = X' diag(D) X through BLAS (buf: n x p work array)."""
-    n, p = X.shape
-    for i in range(n):
-        di = D[i]
-        for j in range(p):
-            buf[i, j] = X[i, j] * di
-    Hb[:, :] = np.dot(buf.T, X)
+#: rows per block of :func:`_gram_rows` (a block of the scaled design stays in cache)
+_GRAM_BLOCK = 2048
 
 
-@njit(cache=True, fastmath=True)
-def _second_order_sub(X, ytil, eps, D, stride, fi, A, B, Hzz, hz):
-    """Row-subsampled (every ``stride``-th observation, scaled by ``stride``) second-order terms:
-    sum_i D_i a_i a_i' with a_i = (1, x_i, -eps ytil_i) -- Hzz, hz and hTT from the same rows, so
-    the model Hessian stays positive semi-definite.  Returns hTT."""
+def _gram_rows(X, ytil, eps, D, stride, fi, Hzz, hz):
+    """Second-order terms from every ``stride``-th observation, scaled by ``stride``: the sum of
+    ``D_i a_i a_i'`` with ``a_i = (1, x_i, -eps ytil_i)`` (the 1 only with an intercept), by BLAS
+    ``dsyrk`` on row blocks scaled by ``sqrt(D_i)`` (``D_i >= 0``; half the work of a general
+    product, no n x p buffer).  Fills ``Hzz`` and ``hz``, returns ``hTT``.  Called from the kernel
+    in object mode (BLAS ``dsyrk`` is not reachable from cached numba code)."""
     n, p = X.shape
     off = 1 if fi else 0
     q = off + p
-    ms = A.shape[0]
-    for r in range(ms):
-        i = r * stride
-        di = D[i]
+    C = np.zeros((q + 1, q + 1), order="F")
+    step = _GRAM_BLOCK * stride
+    S = np.empty((_GRAM_BLOCK, q + 1))
+    for i0 in range(0, n, step):
+        rows = slice(i0, min(n, i0 + step), stride)
+        sq = np.sqrt(D[rows])
+        nb = sq.shape[0]
+        B = S[:nb]
         if fi:
-            A[r, 0] = 1.0
-        for j in range(p):
-            A[r, off + j] = X[i, j]
-        A[r, q] = -eps * ytil[i]
-        for j in range(q + 1):
-            B[r, j] = A[r, j] * di
-    M = np.dot(B.T, A)
-    for j in range(q):
-        hz[j] = stride * M[j, q]
-        for l in range(q):
-            Hzz[j, l] = stride * M[j, l]
+            B[:, 0] = sq
+        np.multiply(X[rows], sq[:, None], out=B[:, off:q])
+        np.multiply(ytil[rows], -eps * sq, out=B[:, q])
+        C = _dsyrk(1.0, B.T, beta=1.0, c=C, trans=0, lower=1, overwrite_c=1)
+    M = np.tril(C) + np.tril(C, -1).T
+    Hzz[:, :] = stride * M[:q, :q]
+    hz[:] = stride * M[:q, q]
     return stride * M[q, q]
 
 
@@ -277,16 +273,8 @@ def _bern_l1_newton(X, XT, small, ytil, w, c, eps, alpha, b0, beta0, fi, tol, ma
         XT = _transpose(X)
         passes += 1.0
     G = np.empty((3, p))
-    if small:
-        buf = np.empty((n, 1))
-        bufs = np.empty(n)
-    else:
-        buf = np.empty((n, p))
-        bufs = np.empty(1)
-    Hb = np.empty((p, p))
-    msub = (n + sub_stride - 1) // sub_stride if sub_stride > 1 else 0
-    Asub = np.empty((msub, off + p + 1))
-    Bsub = np.empty((msub, off + p + 1))
+    bufs = np.empty(n if small else 0)
+    Hb = np.empty((p, p) if small else (0, 0))
     Hzz = np.empty((q, q))
     hzH = np.empty(q)
     hTTH = 0.0
@@ -327,17 +315,19 @@ def _bern_l1_newton(X, XT, small, ytil, w, c, eps, alpha, b0, beta0, fi, tol, ma
         if kkt <= tol or k >= max_iter:
             break
         k += 1
-        if k - it0 <= sub_iters and sub_stride > 1:
-            # early iterations (far from the solution: the model is crude anyway): Hessian from a
-            # row subsample, a fraction 1/sub_stride of a Gram product
-            hTTH = _second_order_sub(X, ytil, eps, F[2], sub_stride, fi, Asub, Bsub, Hzz, hzH)
-            passes += 1.0 / sub_stride
-            have_H = False
-        elif not (have_H and prev_full and kkt <= lag_ratio * prev_kkt):
-            if small:
-                _wgram_small(XT, F[2], bufs, Hb)
-            else:
-                _wgram_big(X, F[2], buf, Hb)
+        if not small and (k - it0 <= sub_iters
+                          or not (have_H and prev_full and kkt <= lag_ratio * prev_kkt)):
+            # BLAS on row blocks; the first sub_iters iterations (far from the solution: the model
+            # is crude anyway) take a row subsample, a fraction 1/stride of a Gram product
+            stride = sub_stride if k - it0 <= sub_iters else 1
+            with numba.objmode(hTTH="float64"):
+                hTTH = _gram_rows(X, ytil, eps, F[2], stride, fi, Hzz, hzH)
+            passes += 1.0 / stride
+            if stride == 1:
+                ngram += 1
+            have_H = stride == 1
+        elif small and not (have_H and prev_full and kkt <= lag_ratio * prev_kkt):
+            _wgram_small(XT, F[2], bufs, Hb)
             passes += 1.0
             ngram += 1
             if fi:
