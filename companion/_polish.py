@@ -2,7 +2,7 @@ r"""Exact polishes of the worst-sign FGSM objectives (:mod:`companion.solver`): 
 solution (or a warm start) they find the face of the non-smooth problem and solve its KKT
 equations exactly.  Gaussian: the piecewise quadratic, face by face (:func:`_gaussian_polish`,
 warm starts by :mod:`companion._gaussian_warm`); Poisson and the bridge penalty: Newton on the KKT
-equations of a face inside one shared active-set loop (:func:`_kink_face_search`)."""
+equations of a face; all three inside one shared active-set loop (:func:`_face_search`)."""
 from __future__ import annotations
 
 import numpy as np
@@ -16,33 +16,33 @@ from ._newton import _from_power
 # Gaussian FGSM: exact active-set polish on the piecewise-quadratic objective
 # ----------------------------------------------------------------------------------------------
 def _gaussian_polish(pb, b0, beta, mu):
-    """Try to solve the face of the piecewise quadratic identified from a smoothed solution.
-
-    Returns (b0, beta) of the exact minimiser if the KKT conditions hold, else None."""
+    """Try to solve the face of the piecewise quadratic identified from a smoothed solution, by
+    the shared active-set loop (:func:`_face_search`) with the exact face solve of
+    :func:`_gaussian_face`.  Returns (b0, beta) of the exact minimiser, or None."""
     y, eps, w, c = pb.y, pb.eps, pb.w, pb.c
-    fi = pb.fit_intercept
-    theta = pb.theta(b0, beta)
-    r = y - theta
+    n, fi = pb.n, pb.fit_intercept
+    r = y - pb.theta(b0, beta)
     scale = 1.0 + np.abs(beta).max(initial=0.0)
     act = np.flatnonzero(np.abs(beta) > 1e-9 * scale)
     sgn = np.sign(beta[act])
     T = float(w[act] @ np.abs(beta[act])) + c
     q = len(act) + (1 if fi else 0)
-    empty = np.zeros(0, dtype=int)
     if eps * T > 0:
         # observations inside the smoothed kink: |A - B| = 2|r| eps T small relative to mu
         kinkv = 2.0 * np.abs(r) * eps * T / max(mu, 1e-300)
-        faces = _candidate_faces(np.flatnonzero(kinkv < 30.0), np.abs(r), q)
+        cand = np.flatnonzero(kinkv < 30.0)
     else:
-        faces = [empty]
-    for Z in faces:
-        sigma = np.sign(r)
-        sigma[sigma == 0] = 1.0
-        sigma[Z] = 0.0
-        out = _gaussian_face_search(pb, act, sgn, Z, sigma, T, q)
-        if out is not None:
-            return out
-    return None
+        cand = np.zeros(0, dtype=int)
+    sigma = np.sign(r)
+    sigma[sigma == 0] = 1.0
+
+    def solve(act, sgn, Z, sigma, wz, state, grp):
+        out = _gaussian_face(pb, act, sgn, Z, sigma)
+        return out if out is None or out[0] == "ok" else (*out, None, wz)
+
+    return _face_search(solve, cand, np.abs(r), sigma, lambda Z: np.full(Z.size, 0.5), act, sgn,
+                        q, np.arange(n),
+                        max_steps=_POLISH_STEPS, pin_first=True)
 
 
 def _candidate_faces(cand, dist, q):
@@ -110,55 +110,6 @@ def _gaussian_warm(pb, b0, beta):
     return (float(b0n), betan) if status == 1 else None
 
 
-def _gaussian_face_search(pb, act, sgn, Z, sigma, T, q):
-    """Active-set search over the faces of the piecewise quadratic, from the face ``(act, sgn, Z,
-    sigma)`` read off a smoothed or warm-start point.  A residual that comes out with the wrong
-    sign crosses its kink first, so it is pinned at 0 (flipped, when the face cannot pin more than
-    ``q`` residuals); a pinned residual whose multiplier leaves [-1, 1] is released with that
-    multiplier's sign; a coefficient that crosses zero leaves the support and a zero coefficient
-    outside its subgradient bounds enters it with the sign of its gradient.  Stops at the exact
-    minimiser (full KKT checked by :func:`_gaussian_face`), or after a repeated state."""
-    n, fi = pb.n, pb.fit_intercept
-    Z = np.asarray(Z, dtype=int)
-    act, sgn = np.asarray(act, dtype=int), np.asarray(sgn, float)
-    seen = set()
-    for _ in range(_POLISH_STEPS):
-        state = (act.tobytes(), np.flatnonzero(sgn < 0).tobytes(), Z.tobytes(),
-                 np.flatnonzero(sigma < 0).tobytes())
-        if state in seen:
-            return None
-        seen.add(state)
-        out = _gaussian_face(pb, act, sgn, Z, sigma, T)
-        if out is None:
-            return None
-        if isinstance(out, tuple) and not isinstance(out[0], str):
-            return out
-        q = len(act) + (1 if fi else 0)
-        if isinstance(out, tuple):
-            move, idx, sg = out
-            if move == "release":
-                Z = np.setdiff1d(Z, idx)
-                sigma[idx] = sg
-            elif move == "drop":
-                keep = ~np.isin(act, idx)
-                act, sgn = act[keep], sgn[keep]
-            else:  # add
-                order = np.argsort(np.concatenate((act, idx)), kind="stable")
-                act = np.concatenate((act, idx))[order]
-                sgn = np.concatenate((sgn, sg))[order]
-            if Z.size > len(act) + (1 if fi else 0):  # more pinned residuals than the face holds
-                return None
-            continue
-        if out.size > max(q, 0.01 * n):
-            return None
-        if Z.size + out.size <= q:
-            Z = np.union1d(Z, out)
-            sigma[out] = 0.0
-        else:
-            sigma[out] = -sigma[out]
-    return None
-
-
 #: residual-sign corrections tried per face in the Poisson and bridge polishes
 _POLISH_FLIPS = 5
 #: active-set steps (pin, release or flip residuals) tried per face in the Gaussian polish
@@ -167,12 +118,14 @@ _POLISH_STEPS = 40
 _POLISH_ADD = 4
 
 
-def _gaussian_face(pb, act, sgn, Z, sigma, T):
+def _gaussian_face(pb, act, sgn, Z, sigma):
     """Exact minimiser on the face (support ``act`` with signs ``sgn``, zero residuals ``Z``,
-    residual signs ``sigma``) if it satisfies the full KKT conditions; else the residuals with the
-    wrong sign (an index array), ``("release", idx, signs)`` for pinned residuals whose multiplier
-    leaves [-1, 1], or None (singular system, a coefficient changing sign, a zero coefficient
-    outside its subgradient bounds)."""
+    residual signs ``sigma``): ``("ok", b0, beta)`` if it satisfies the full KKT conditions, else
+    the active-set change it asks for: ``("flip", idx, None)`` (residuals with the wrong sign),
+    ``("release", idx, signs)`` (pinned residuals whose multiplier leaves [-1, 1], with that
+    multiplier's sign), ``("drop", idx, None)`` (coefficients that crossed zero) or ``("add", idx,
+    signs)`` (zero coefficients outside their subgradient bounds, the worst ``_POLISH_ADD``, with
+    the sign of their gradient); None for a singular face."""
     X, y, eps, w, c = pb.X, pb.y, pb.eps, pb.w, pb.c
     n, p = pb.n, pb.p
     fi = pb.fit_intercept
@@ -200,7 +153,7 @@ def _gaussian_face(pb, act, sgn, Z, sigma, T):
     out[Z] = False
     bad = out & (rn * sigma < -1e-12 * (1 + np.abs(y).max()))
     if np.any(bad):
-        return np.flatnonzero(bad)  # residuals to pin or flip (see _gaussian_face_search)
+        return ("flip", np.flatnonzero(bad), None)
     if nz:
         if eps * Tn <= 0:
             return None
@@ -221,7 +174,7 @@ def _gaussian_face(pb, act, sgn, Z, sigma, T):
         if np.any(viol > 0):
             worst = np.argsort(-viol, kind="stable")[:min(_POLISH_ADD, int(np.sum(viol > 0)))]
             return ("add", zero[worst], np.sign(gz[worst]))
-    return b0n, beta_new
+    return "ok", b0n, beta_new
 
 
 # ----------------------------------------------------------------------------------------------
@@ -260,11 +213,14 @@ def _kink_polish(pb, b0, beta, mu):
         return None
     z0 = np.concatenate(([b0], beta[act])) if fi else beta[act].copy()
 
-    def solve(Z, sigma, wz, z, grp):
+    def solve(act, sgn, Z, sigma, wz, z, grp):
         out = _kink_face(pb, act, sgn, Z, sigma, z0.copy() if z is None else z, wz, grp)
         return out if out is None or out[0] == "ok" else (*out[:3], out[3], out[4])
 
-    return _kink_face_search(diff, mu, q, n, solve, _row_groups(pb.y, pb.X[:, act]))
+    return _face_search(solve, np.flatnonzero(np.abs(diff) < 30.0 * mu), np.abs(diff),
+                        np.where(diff >= 0, 1.0, -1.0), _kink_weights(diff, mu), act, sgn, q,
+                        _row_groups(pb.y, pb.X[:, act]), max_steps=_POLISH_FLIPS + 1,
+                        pin_first=False)
 
 
 def _row_groups(y, Xa):
@@ -277,53 +233,105 @@ def _row_groups(y, Xa):
 
 def _pinned_groups(Z, labels):
     """For each observation, the index in ``Z`` of the pinned group it belongs to, or -1."""
-    grp = np.full(labels.size, -1)
-    for k, i in enumerate(Z):
-        grp[labels == labels[i]] = k
-    return grp
+    of_label = np.full(labels.max(initial=-1) + 1, -1)
+    of_label[labels[Z]] = np.arange(Z.size)
+    return of_label[labels]
 
 
-def _kink_face_search(diff, mu, q, n, solve, labels):
-    r"""The active-set loop shared by the kink polishes (:func:`_kink_polish`, :func:`_bridge_polish`).
-
-    ``diff`` is :math:`f_i(\theta_i + \varepsilon T) - f_i(\theta_i - \varepsilon T)` at the smoothed
-    point, ``q`` the number of observations the face can pin at their kink.  Candidate faces: no
-    observation pinned (generic position), and the observations within the smoothing band (at most
-    ``q``, the closest to their kink).  Observations with the same ``labels`` (identical data on
-    the face) are pinned together: ``Z`` holds one of each, ``grp`` maps every observation to its
-    pinned group (-1: none).  ``solve(Z, sigma, wz, state, grp)`` solves one face (``state``
-    is the previous face solution, None at the start) and returns None, ``("ok", b0, beta)``,
-    ``("flip", idx, None, state, wz)`` (observations on the wrong branch) or ``("drop", idx, w,
-    state, wz)`` (kink weights outside [0, 1]).  A branch is flipped once; an observation asked a
-    second time is pinned to its kink."""
-    cand = np.flatnonzero(np.abs(diff) < 30.0 * mu)
-    cand = cand[np.sort(np.unique(labels[cand], return_index=True)[1])]  # one per group
-    for Z in _candidate_faces(cand, np.abs(diff), q):
-        grp = _pinned_groups(Z, labels)
-        sigma = np.where(diff >= 0, 1.0, -1.0)
-        sigma[grp >= 0] = 0.0
+def _kink_weights(diff, mu):
+    """Starting convex weights of observations pinned at their kink: the soft-max weights
+    ``expit(diff / mu)`` of the smoothed solution."""
+    def weights(Z):
         with np.errstate(over="ignore"):
-            wz = expit(diff[Z] / max(mu, 1e-300))
-        state = None
-        flipped = np.zeros(n, dtype=np.int8)
-        for _ in range(_POLISH_FLIPS + 1):
-            out = solve(Z, sigma, wz, state, grp)
-            if out is None:
-                break
-            if out[0] == "ok":
-                return out[1], out[2]
-            kind, idx, wvals, state, wz = out
-            if kind == "drop":
-                # kink weight outside [0, 1]: the group leaves its kink for that branch
-                keep = ~np.isin(Z, idx)
-                for i, wi in zip(idx, wvals):
-                    sigma[labels == labels[i]] = 1.0 if wi > 1.0 else -1.0
-                Z, wz = Z[keep], wz[keep]
-                grp = _pinned_groups(Z, labels)
-                continue
-            # kind == "flip": observations on the wrong side of their kink
+            return expit(diff[Z] / max(mu, 1e-300))
+    return weights
+
+
+def _face_search(solve, cand, dist, sigma0, wz0, act, sgn, q, labels, max_steps, pin_first):
+    r"""The active-set loop shared by the exact polishes (Gaussian, Poisson, bridge).
+
+    A face is the support ``act`` with signs ``sgn``, the observations ``Z`` pinned at their kink
+    (with convex weights ``wz``) and the branch ``sigma`` (+1/-1, 0 when pinned) of every other
+    observation; it pins at most ``q`` observations (its number of unknowns).  Starting faces
+    (:func:`_candidate_faces`): none pinned, and the candidates ``cand`` inside the smoothing band
+    (the ``q`` closest by ``dist``), with branches ``sigma0`` and weights ``wz0(Z)``.
+    Observations with the same ``labels`` (identical data on the face) are one group: ``Z`` holds
+    one of each, ``grp`` maps every observation to its pinned group (-1: none).
+
+    ``solve(act, sgn, Z, sigma, wz, state, grp)`` solves one face (``state``: the previous face
+    solution, None at the start) and returns None (give up this start), ``("ok", b0, beta)``, or a
+    change ``(kind, idx, vals, state, wz)``:
+
+    * ``"flip"``: observations on the wrong side of their kink.  With ``pin_first`` they are pinned
+      when the face has room for all of them and flipped otherwise (the Gaussian face is a linear
+      solve: a pinned residual costs nothing); without it a branch is flipped once and an
+      observation asked again is pinned (a pinned observation adds an unknown to a Newton solve);
+    * ``"release"``: pinned observations whose multiplier (kink weight) leaves its range go to the
+      branch ``vals``;
+    * ``"drop"`` / ``"add"``: coefficients that crossed zero leave the support, zero coefficients
+      outside their bounds enter it with signs ``vals`` (faces with a fixed support never ask).
+
+    A start is abandoned after a repeated face, more changes than ``max(q, n / 100)``, more pinned
+    observations than ``q``, or ``max_steps`` face solves."""
+    n = labels.size
+    cand = cand[np.sort(np.unique(labels[cand], return_index=True)[1])]  # one per group
+    for Z in _candidate_faces(cand, dist, q):
+        grp = _pinned_groups(Z, labels)
+        sigma = sigma0.copy()
+        sigma[grp >= 0] = 0.0
+        out = _search_from(solve, act, sgn, Z, sigma, wz0(Z), grp, q, labels, max_steps,
+                           pin_first)
+        if out is not None:
+            return out
+    return None
+
+
+def _search_from(solve, act, sgn, Z, sigma, wz, grp, q, labels, max_steps, pin_first):
+    """One start of :func:`_face_search`; returns ``(b0, beta)`` or None."""
+    n = labels.size
+    act, sgn = np.asarray(act, dtype=int), np.asarray(sgn, dtype=float)
+    state = None
+    flipped = np.zeros(n, dtype=np.int8)
+    seen = set()
+    for _ in range(max_steps):
+        key = (act.tobytes(), np.flatnonzero(sgn < 0).tobytes(), Z.tobytes(),
+               np.flatnonzero(sigma < 0).tobytes())
+        if key in seen:
+            return None
+        seen.add(key)
+        out = solve(act, sgn, Z, sigma, wz, state, grp)
+        if out is None:
+            return None
+        if out[0] == "ok":
+            return out[1], out[2]
+        kind, idx, vals, state, wz = out
+        if kind == "release":
+            keep = ~np.isin(Z, idx)
+            for i, s in zip(idx, vals):
+                sigma[labels == labels[i]] = s
+            Z, wz = Z[keep], wz[keep]
+            grp = _pinned_groups(Z, labels)
+        elif kind == "drop":
+            keep = ~np.isin(act, idx)
+            act, sgn = act[keep], sgn[keep]
+            q -= idx.size
+        elif kind == "add":
+            order = np.argsort(np.concatenate((act, idx)), kind="stable")
+            act = np.concatenate((act, idx))[order]
+            sgn = np.concatenate((sgn, vals))[order]
+            q += idx.size
+        else:  # "flip"
             if np.unique(labels[idx]).size > max(q, 0.01 * n):
-                break
+                return None
+            if pin_first:
+                if Z.size + idx.size <= q:
+                    Z = np.union1d(Z, idx)
+                    wz = np.full(Z.size, 0.5)
+                    grp = _pinned_groups(Z, labels)
+                    sigma[idx] = 0.0
+                else:
+                    sigma[idx] = -sigma[idx]
+                continue
             again = idx[flipped[idx] >= 1]
             new = idx[flipped[idx] < 1]
             sigma[new] = -sigma[new]
@@ -331,11 +339,13 @@ def _kink_face_search(diff, mu, q, n, solve, labels):
             if again.size:
                 again = again[np.sort(np.unique(labels[again], return_index=True)[1])]
                 if Z.size + again.size > q:
-                    break
+                    return None
                 Z = np.concatenate((Z, again))
                 wz = np.concatenate((wz, np.full(again.size, 0.5)))
                 grp = _pinned_groups(Z, labels)
                 sigma[grp >= 0] = 0.0
+        if Z.size > q:
+            return None
     return None
 
 
@@ -439,8 +449,8 @@ def _kink_checks(A, B, Z, pinned, sigma, wz):
     """The branch conditions of a face solution (branch values ``A``, ``B`` of every
     observation): ``("off",)`` if an observation of ``Z`` is not at its kink (Newton did not
     reach the face), ``("flip", idx, None)`` for observations not ``pinned`` on the wrong side of
-    their kink (``sigma``), ``("drop", idx, w_idx)`` for kink weights outside [0, 1], else
-    None."""
+    their kink (``sigma``), ``("release", idx, branch)`` for kink weights outside [0, 1] (to the
+    branch they point at), else None."""
     fscale = 1.0 + np.abs(A) + np.abs(B)
     if Z.size and np.any(np.abs(A - B)[Z] > 1e-10 * fscale[Z]):
         return ("off",)
@@ -450,7 +460,7 @@ def _kink_checks(A, B, Z, pinned, sigma, wz):
     tolw = 1e-9
     badw = (wz < -tolw) | (wz > 1.0 + tolw)
     if np.any(badw):
-        return "drop", Z[badw], wz[badw]
+        return "release", Z[badw], np.where(wz[badw] > 1.0, 1.0, -1.0)
     return None
 
 
@@ -471,7 +481,7 @@ def _kink_face(pb, act, sgn, Z, sigma, z, wz, grp):
     kink equation is the derivative of the stationarity in :math:`w_i`).
 
     Returns ``("ok", b0, beta)`` if the solution satisfies the full KKT conditions,
-    ``("flip", idx, None, z, wz)`` / ``("drop", idx, w_idx, z, wz)`` for an active-set change
+    ``("flip", idx, None, z, wz)`` / ``("release", idx, branch, z, wz)`` for an active-set change
     (branches contradicted / kink weights outside [0, 1]), or None."""
     X, eps, w, c = pb.X, pb.eps, pb.w, pb.c
     p = pb.p
@@ -561,12 +571,16 @@ def _bridge_polish(pb, b0, beta, mu):
     if not np.all(np.isfinite(diff)):
         return None
 
-    def solve(Z, sigma, wz, state, grp):
+    def solve(act, sgn, Z, sigma, wz, state, grp):
         bz, bb = (b0, beta) if state is None else state
         out = _bridge_face(pb, Z, sigma, bz, bb, wz, grp)
         return out if out is None or out[0] == "ok" else (*out[:3], (out[3], out[4]), out[5])
 
-    return _kink_face_search(diff, mu, q, n, solve, _row_groups(pb.y, pb.X))
+    act = np.arange(p)  # every coefficient is free: T is smooth
+    return _face_search(solve, np.flatnonzero(np.abs(diff) < 30.0 * mu), np.abs(diff),
+                        np.where(diff >= 0, 1.0, -1.0), _kink_weights(diff, mu), act,
+                        np.ones(p), q, _row_groups(pb.y, pb.X), max_steps=_POLISH_FLIPS + 1,
+                        pin_first=False)
 
 
 def _bridge_face(pb, Z, sigma, b0, beta, wz, grp):
@@ -587,7 +601,7 @@ def _bridge_face(pb, Z, sigma, b0, beta, wz, grp):
     others in :math:`\\beta_j` (see :func:`_power_direction`).
 
     Returns ``("ok", b0, beta)`` if the solution satisfies the KKT conditions of the face,
-    ``("flip", idx, None, b0, beta, wz)`` / ``("drop", idx, w_idx, b0, beta, wz)`` for an
+    ``("flip", idx, None, b0, beta, wz)`` / ``("release", idx, branch, b0, beta, wz)`` for an
     active-set change (branches contradicted / kink weights outside [0, 1]), or None."""
     X, eps, r = pb.X, pb.eps, pb.r
     p = pb.p
