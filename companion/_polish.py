@@ -198,7 +198,6 @@ def _kink_polish(pb, b0, beta, mu):
     [0, 1] release their observation to the branch they point at; acceptance needs the full
     non-smooth KKT conditions (checked again by the caller with :func:`_kkt_residual`)."""
     eps, w, c = pb.eps, pb.w, pb.c
-    n = pb.n
     fi = pb.fit_intercept
     scale = 1.0 + np.abs(beta).max(initial=0.0)
     act = np.flatnonzero(np.abs(beta) > 1e-9 * scale)
@@ -271,9 +270,8 @@ def _face_search(solve, cand, dist, sigma0, wz0, act, sgn, q, labels, max_steps,
     * ``"drop"`` / ``"add"``: coefficients that crossed zero leave the support, zero coefficients
       outside their bounds enter it with signs ``vals`` (faces with a fixed support never ask).
 
-    A start is abandoned after a repeated face, more changes than ``max(q, n / 100)``, more pinned
-    observations than ``q``, or ``max_steps`` face solves."""
-    n = labels.size
+    A start is abandoned after a repeated face, a flip of more than ``max(q, n / 100)`` groups at
+    once, more pinned observations than ``q``, or ``max_steps`` face solves."""
     cand = cand[np.sort(np.unique(labels[cand], return_index=True)[1])]  # one per group
     for Z in _candidate_faces(cand, dist, q):
         grp = _pinned_groups(Z, labels)
@@ -560,7 +558,7 @@ def _bridge_polish(pb, b0, beta, mu):
     to its kink), kink weights outside [0, 1] release their observation; acceptance needs the full
     non-smooth KKT conditions (checked again by the caller with :func:`_kkt_residual`)."""
     eps = pb.eps
-    n, p = pb.n, pb.p
+    p = pb.p
     fi = pb.fit_intercept
     T = pb.T(beta)
     if not eps * T > 0:

@@ -48,7 +48,7 @@ import numpy as np
 from .designs import Design, _key_words, canonical_config, check_count, config_hash
 
 __all__ = ["Setting", "EstimatorFit", "MCResult", "run_experiment", "run_replications", "fit_identity",
-           "SCALES", "CACHE_VERSION", "resolve_scale", "default_cache_dir", "package_code_hash",
+           "SCALES", "CACHE_VERSION", "resolve_scale", "resolve_run", "default_cache_dir", "package_code_hash",
            "dask_backend"]
 
 CACHE_VERSION = "mc-1"
@@ -90,6 +90,18 @@ def resolve_scale(scale: str | None = None) -> str:
     if s not in SCALES:
         raise ValueError(f"scale must be one of {sorted(SCALES)}, got {s!r}")
     return s
+
+
+def resolve_run(scale=None, n_jobs=None, scales=None) -> tuple[str, int]:
+    """``(scale, n_jobs)`` of an experiment run: ``scale`` (else ``$COMPANION_SCALE``, default
+    ``"quick"``), which must be a key of ``scales`` (the experiment's own table, default
+    :data:`SCALES`), and ``n_jobs`` (else ``$COMPANION_N_JOBS``, default 2)."""
+    scales = SCALES if scales is None else scales
+    scale = scale or os.environ.get("COMPANION_SCALE", "quick")
+    if scale not in scales:
+        raise ValueError(f"scale must be one of {sorted(scales)}, got {scale!r}")
+    n_jobs = int(n_jobs if n_jobs is not None else os.environ.get("COMPANION_N_JOBS", 2))
+    return scale, n_jobs
 
 
 # --------------------------------------------------------------------------- fit identity

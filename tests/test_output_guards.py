@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,3 +68,39 @@ def test_no_roundoff_in_committed_outputs(path):
     assert not found, (f"{path.name}: outputs print values at round-off level (show a bound such as "
                        f"'< 1e-12' instead):\n" + "\n".join(f"  cell {i}: {num!r} in ...{ctx}..."
                                                             for i, num, ctx in found[:20]))
+
+
+# ------------------------------------------------------------------------ glue figures in nbval
+def _png(xs, ys, size=(4.0, 3.0)):
+    import base64
+    import io
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=size, dpi=100)
+    ax.plot(xs, ys, "o-")
+    ax.set_xlim(0, 4)
+    ax.set_ylim(0, 4)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def test_glue_figures_match_up_to_antialiasing_only():
+    """The comparison of glue figures in nbval (``conftest.py``): plotted values that differ by
+    round-off give the same figure; a point moved by 1/10 of a pixel, another size or another
+    label do not."""
+    from conftest import png_difference, pngs_match
+    xs = np.array([0.5, 1.3, 2.2, 3.1])
+    ys = np.array([0.7, 2.9, 1.4, 3.3])
+    ref = _png(xs, ys)
+    assert pngs_match(ref, _png(xs * (1 + 1e-14), ys - 1e-14))
+    tenth = 4.0 / 300 / 10                     # a tenth of a pixel in data units (axes ~300 px tall)
+    moved = ys.copy()
+    moved[1] += tenth
+    assert not pngs_match(ref, _png(xs, moved)), png_difference(ref, _png(xs, moved))
+    assert not pngs_match(ref, _png(xs, ys, size=(4.0, 3.1)))
+    assert not pngs_match(ref, _png(xs[::-1], ys))
+    assert png_difference(ref, "not a png") is None

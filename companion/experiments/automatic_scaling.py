@@ -19,7 +19,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +26,7 @@ import numpy as np
 
 from .. import asymptotics as asy
 from ..designs import linear_design, replication_rng
-from ..montecarlo import Setting, default_cache_dir, run_experiment
+from ..montecarlo import Setting, default_cache_dir, resolve_run, run_experiment
 
 __all__ = ["SIGMAS", "LAM0", "BETA0", "SCALES", "AutoScalingResult", "run", "fit_fgsm_l1",
            "fit_lasso", "fit_sqrt_lasso", "finite_n_fgsm_pq", "equivariance_check", "cache_dir", "resolve",
@@ -99,13 +98,9 @@ def cache_dir() -> Path:
 
 
 def resolve(scale=None, n_jobs=None):
-    """``scale`` (else ``$COMPANION_SCALE``, default ``"quick"``) and ``n_jobs`` (else
-    ``$COMPANION_N_JOBS``, default 2)."""
-    scale = scale or os.environ.get("COMPANION_SCALE", "quick")
-    if scale not in SCALES:
-        raise ValueError(f"scale must be one of {sorted(SCALES)}, got {scale!r}")
-    n_jobs = int(n_jobs if n_jobs is not None else os.environ.get("COMPANION_N_JOBS", 2))
-    return scale, n_jobs
+    """``scale`` (else ``$COMPANION_SCALE``, default ``"quick"``; one of :data:`SCALES`) and
+    ``n_jobs`` (else ``$COMPANION_N_JOBS``, default 2)."""
+    return resolve_run(scale, n_jobs, SCALES)
 
 
 # --------------------------------------------------------------------------- theory

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -35,8 +34,8 @@ from scipy import stats
 
 from .. import results as _results
 from ..designs import linear_design, replication_rng
-from ..montecarlo import Setting, default_cache_dir, run_experiment
-from ..pivotal import abs_sd_ratio, pivotal_eps, second_order_fwer
+from ..montecarlo import Setting, default_cache_dir, resolve_run, run_experiment
+from ..pivotal import pivotal_eps, second_order_fwer
 from ..report import verdict
 
 __all__ = ["SIGMAS", "LAWS", "ALPHA", "BETA0", "SCALES", "ChoosingEpsResult", "run", "summarize",
@@ -60,13 +59,9 @@ CV_GRID = {"n_grid": 15, "grid_ratio": 1e-2}
 
 
 def resolve(scale=None, n_jobs=None):
-    """``scale`` (else ``$COMPANION_SCALE``, default ``"quick"``) and ``n_jobs`` (else
-    ``$COMPANION_N_JOBS``, default 2)."""
-    scale = scale or os.environ.get("COMPANION_SCALE", "quick")
-    if scale not in SCALES:
-        raise ValueError(f"scale must be one of {sorted(SCALES)}, got {scale!r}")
-    n_jobs = int(n_jobs if n_jobs is not None else os.environ.get("COMPANION_N_JOBS", 2))
-    return scale, n_jobs
+    """``scale`` (else ``$COMPANION_SCALE``, default ``"quick"``; one of :data:`SCALES`) and
+    ``n_jobs`` (else ``$COMPANION_N_JOBS``, default 2)."""
+    return resolve_run(scale, n_jobs, SCALES)
 
 
 # --------------------------------------------------------------------------- fits
