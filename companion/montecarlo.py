@@ -95,7 +95,7 @@ def resolve_scale(scale: str | None = None) -> str:
 def resolve_run(scale=None, n_jobs=None, scales=None) -> tuple[str, int]:
     """``(scale, n_jobs)`` of an experiment run: ``scale`` (else ``$COMPANION_SCALE``, default
     ``"quick"``), which must be a key of ``scales`` (the experiment's own table, default
-    :data:`SCALES`), and ``n_jobs`` (else ``$COMPANION_N_JOBS``, default 2)."""
+    ``SCALES``), and ``n_jobs`` (else ``$COMPANION_N_JOBS``, default 2)."""
     scales = SCALES if scales is None else scales
     scale = scale or os.environ.get("COMPANION_SCALE", "quick")
     if scale not in scales:

@@ -98,7 +98,7 @@ def cache_dir() -> Path:
 
 
 def resolve(scale=None, n_jobs=None):
-    """``scale`` (else ``$COMPANION_SCALE``, default ``"quick"``; one of :data:`SCALES`) and
+    """``scale`` (else ``$COMPANION_SCALE``, default ``"quick"``; one of ``SCALES``) and
     ``n_jobs`` (else ``$COMPANION_N_JOBS``, default 2)."""
     return resolve_run(scale, n_jobs, SCALES)
 

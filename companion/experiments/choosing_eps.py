@@ -59,7 +59,7 @@ CV_GRID = {"n_grid": 15, "grid_ratio": 1e-2}
 
 
 def resolve(scale=None, n_jobs=None):
-    """``scale`` (else ``$COMPANION_SCALE``, default ``"quick"``; one of :data:`SCALES`) and
+    """``scale`` (else ``$COMPANION_SCALE``, default ``"quick"``; one of ``SCALES``) and
     ``n_jobs`` (else ``$COMPANION_N_JOBS``, default 2)."""
     return resolve_run(scale, n_jobs, SCALES)
 
