@@ -224,7 +224,7 @@ def _gram_rows(X, ytil, eps, D, stride, fi, Hzz, hz):
     q = off + p
     C = np.zeros((q + 1, q + 1), order="F")
     step = _GRAM_BLOCK * stride
-    S = np.empty((_GRAM_BLOCK, q + 1))
+    S = np.empty((min(_GRAM_BLOCK, -(-n // stride)), q + 1))
     for i0 in range(0, n, step):
         rows = slice(i0, min(n, i0 + step), stride)
         sq = np.sqrt(D[rows])

@@ -418,3 +418,26 @@ def test_paths_and_cv_skip_radii_without_a_minimizer():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             GeneralizedFGSMCV(family="bernoulli", eps_grid=top * np.array([1e-3, 1e-4]), cv=3).fit(X, y)
+
+
+@pytest.mark.parametrize("fi", [True, False])
+@pytest.mark.parametrize("stride", [1, 4])
+def test_blocked_dsyrk_hessian_equals_the_direct_sum(fi, stride):
+    """The large-design Hessian of the Bernoulli kernel (``_gram_rows``: BLAS dsyrk on row blocks
+    scaled by sqrt(D)) equals stride * sum over every stride-th row of D_i a_i a_i', a_i = (1, x_i,
+    -eps ytil_i), on a design whose length is not a multiple of the block."""
+    from companion._solver_kernels import _GRAM_BLOCK, _gram_rows
+    rng = np.random.default_rng(7)
+    n, p, eps = 2 * _GRAM_BLOCK + 37, 6, 0.3
+    X = rng.normal(size=(n, p))
+    ytil = rng.choice([-1.0, 1.0], size=n)
+    D = rng.random(n) * 0.25
+    A = np.column_stack(([np.ones(n)] if fi else []) + [X, -eps * ytil])[::stride]
+    M = stride * (A * D[::stride, None]).T @ A
+    q = p + (1 if fi else 0)
+    Hzz, hz = np.empty((q, q)), np.empty(q)
+    hTT = _gram_rows(X, ytil, eps, D, stride, fi, Hzz, hz)
+    np.testing.assert_allclose(Hzz, M[:q, :q], rtol=1e-12, atol=1e-12 * np.abs(M).max())
+    np.testing.assert_allclose(hz, M[:q, q], rtol=1e-12, atol=1e-12 * np.abs(M).max())
+    assert abs(hTT - M[q, q]) <= 1e-12 * abs(M[q, q])
+    np.testing.assert_array_equal(Hzz, Hzz.T)
