@@ -19,7 +19,8 @@
   stopping test is the exact optimality residual, so only the speed is affected.
 
   Small designs (``n p`` up to ~1e5: the transposed design stays in cache) use hand-written
-  dot-product loops on ``XT = X'`` (C order); larger ones use BLAS through ``np.dot``.
+  dot-product loops on ``XT = X'`` (C order); larger ones use BLAS (``np.dot`` for the gradient
+  pass, ``dsyrk`` on row blocks for the Hessian, :func:`_gram_rows`).
 """
 import numba
 import numpy as np
@@ -315,32 +316,32 @@ def _bern_l1_newton(X, XT, small, ytil, w, c, eps, alpha, b0, beta0, fi, tol, ma
         if kkt <= tol or k >= max_iter:
             break
         k += 1
-        if not small and (k - it0 <= sub_iters
-                          or not (have_H and prev_full and kkt <= lag_ratio * prev_kkt)):
-            # BLAS on row blocks; the first sub_iters iterations (far from the solution: the model
-            # is crude anyway) take a row subsample, a fraction 1/stride of a Gram product
-            stride = sub_stride if k - it0 <= sub_iters else 1
-            with numba.objmode(hTTH="float64"):
-                hTTH = _gram_rows(X, ytil, eps, F[2], stride, fi, Hzz, hzH)
-            passes += 1.0 / stride
-            if stride == 1:
-                ngram += 1
-            have_H = stride == 1
-        elif small and not (have_H and prev_full and kkt <= lag_ratio * prev_kkt):
-            _wgram_small(XT, F[2], bufs, Hb)
-            passes += 1.0
-            ngram += 1
-            if fi:
-                Hzz[0, 0] = F[2].sum()
+        # the first sub_iters iterations of a large design (far from the solution: the model is
+        # crude anyway) take their Hessian from a row subsample, 1/sub_stride of a Gram product
+        early = sub_stride > 1 and k - it0 <= sub_iters
+        if early or not (have_H and prev_full and kkt <= lag_ratio * prev_kkt):
+            if small:
+                _wgram_small(XT, F[2], bufs, Hb)
+                if fi:
+                    Hzz[0, 0] = F[2].sum()
+                    for j in range(p):
+                        Hzz[0, 1 + j] = G[2, j]
+                        Hzz[1 + j, 0] = G[2, j]
                 for j in range(p):
-                    Hzz[0, 1 + j] = G[2, j]
-                    Hzz[1 + j, 0] = G[2, j]
-            for j in range(p):
-                for l in range(p):
-                    Hzz[off + j, off + l] = Hb[j, l]
-            hzH[:] = hz
-            hTTH = hTT
-            have_H = True
+                    for l in range(p):
+                        Hzz[off + j, off + l] = Hb[j, l]
+                hzH[:] = hz
+                hTTH = hTT
+            else:  # BLAS on row blocks
+                stride = sub_stride if early else 1
+                with numba.objmode(hTTH="float64"):
+                    hTTH = _gram_rows(X, ytil, eps, F[2], stride, fi, Hzz, hzH)
+            if early:
+                passes += 1.0 / sub_stride
+            else:
+                passes += 1.0
+                ngram += 1
+            have_H = not early
         g, H = _assemble_split(gz, GT, Hzz, hzH, hTTH, w, fi)
         x = np.empty(m)
         lb = np.zeros(m)
